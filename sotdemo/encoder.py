@@ -1,0 +1,119 @@
+"""The per-frame encoder: one CQT frame -> f0 (Hz) and K harmonic amplitudes (paper Sec. 3).
+
+A small PESTO-like network (~46K parameters with the paper's sizes), written from the
+paper's description: LayerNorm over the frame, Conv1d(1->40, k=15), one residual
+Conv1d(40->40, k=15), 1x1 convolutions 40->30->30->10, dropout, 10->3, flatten (3*285),
+then two heads:
+- pitch: a Toeplitz (convolutional, shift-equivariant) linear layer 3*285 -> 285 logits
+  over log-spaced frequencies; f0 is their soft-argmax at temperature 0.1, taken in log2(Hz);
+- amplitudes: Linear(3*285 -> K) with the exponentiated sigmoid 2·sigmoid(x)^ln(10) + 1e-7.
+Leaky ReLU (slope 0.3) after every convolution.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["Encoder", "EncoderConfig", "EncoderOutput", "ToeplitzLinear", "exp_sigmoid"]
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Sizes of the encoder; the defaults are the paper's."""
+
+    n_bins: int = 285  # CQT bins in, pitch bins out
+    fmin_hz: float = 32.7  # frequency of pitch bin 0 (the CQT's lowest bin)
+    bins_per_octave: int = 36  # pitch bins are the CQT's bins
+    conv_channels: int = 40
+    kernel_size: int = 15
+    pointwise_channels: tuple[int, ...] = (30, 30, 10, 3)
+    dropout: float = 0.2
+    n_harmonics: int = 20
+    temperature: float = 0.1
+    leaky_slope: float = 0.3
+
+    def pitch_bins_hz(self) -> np.ndarray:
+        """Frequency in Hz of each pitch logit, log-spaced like the CQT, `[n_bins]`."""
+        return self.fmin_hz * 2.0 ** (np.arange(self.n_bins) / self.bins_per_octave)
+
+
+@dataclass
+class EncoderOutput:
+    """What the encoder predicts for each frame (leading shape = the input's without bins)."""
+
+    f0_hz: torch.Tensor  # [...]
+    amplitudes: torch.Tensor  # [..., K]
+    logits: torch.Tensor  # [..., n_bins]
+
+
+def exp_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """DDSP's exponentiated sigmoid 2·sigmoid(x)^ln(10) + 1e-7: positive, at most 2, smooth near 0."""
+    return 2.0 * torch.sigmoid(x) ** math.log(10.0) + 1e-7
+
+
+class ToeplitzLinear(nn.Module):
+    """Linear map [batch, channels, n_in] -> [batch, n_out] whose weight depends only on i - o.
+
+    Each channel c has one kernel w_c of n_in + n_out - 1 taps and
+    y[o] = sum_c sum_i w_c[i - o + n_out - 1] x_c[i]: a shift in the input shifts the output,
+    which suits pitch on a log-frequency axis.
+    """
+
+    def __init__(self, channels: int, n_in: int, n_out: int):
+        super().__init__()
+        self.n_out = n_out
+        self.kernel = nn.Parameter(torch.empty(1, channels, n_in + n_out - 1))
+        nn.init.uniform_(self.kernel, -1 / math.sqrt(channels * n_in), 1 / math.sqrt(channels * n_in))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.conv1d(x, self.kernel, padding=self.n_out - 1)[:, 0]
+
+
+class Encoder(nn.Module):
+    """CQT frame(s) `[..., n_bins]` (linear magnitude) -> `EncoderOutput`."""
+
+    def __init__(self, config: EncoderConfig = EncoderConfig()):
+        super().__init__()
+        self.config = config
+        c = config
+        act = nn.LeakyReLU(c.leaky_slope)
+        self.norm = nn.LayerNorm(c.n_bins)
+        padding = c.kernel_size // 2
+        self.conv_in = nn.Sequential(nn.Conv1d(1, c.conv_channels, c.kernel_size, padding=padding), act)
+        self.conv_res = nn.Sequential(nn.Conv1d(c.conv_channels, c.conv_channels, c.kernel_size, padding=padding), act)
+        layers: list[nn.Module] = []
+        widths = (c.conv_channels, *c.pointwise_channels)
+        for i, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
+            if i == len(widths) - 2:
+                layers.append(nn.Dropout(c.dropout))
+            layers += [nn.Conv1d(width_in, width_out, 1), act]
+        self.pointwise = nn.Sequential(*layers)
+        features = c.pointwise_channels[-1] * c.n_bins
+        self.pitch_head = ToeplitzLinear(c.pointwise_channels[-1], c.n_bins, c.n_bins)
+        self.amplitude_head = nn.Linear(features, c.n_harmonics)
+        self.register_buffer("log2_bins", torch.from_numpy(np.log2(c.pitch_bins_hz())).float(), persistent=False)
+
+    def forward(self, cqt_frames: torch.Tensor) -> EncoderOutput:
+        leading = cqt_frames.shape[:-1]
+        x = self.norm(cqt_frames.reshape(-1, 1, cqt_frames.shape[-1]))
+        x = self.conv_in(x)
+        x = x + self.conv_res(x)
+        x = self.pointwise(x)
+        logits = self.pitch_head(x)
+        amplitudes = exp_sigmoid(self.amplitude_head(x.flatten(1)))
+        f0_hz = self.f0_from_logits(logits)
+        return EncoderOutput(
+            f0_hz=f0_hz.reshape(leading),
+            amplitudes=amplitudes.reshape(*leading, -1),
+            logits=logits.reshape(*leading, -1),
+        )
+
+    def f0_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """Soft-argmax over the log-spaced pitch bins (in log2 Hz) at the configured temperature."""
+        weights = torch.softmax(logits / self.config.temperature, dim=-1)
+        return torch.exp2(weights @ self.log2_bins.to(weights.dtype))

@@ -1,0 +1,162 @@
+"""Spectral front ends and their frequency axes: STFT for the losses, CQT frames for the encoder.
+
+The STFT here is a differentiable torch op. Its default framing keeps every frame *inside*
+the signal (no centering, no padding): padded frames leak the clip's abrupt end into the
+spectrum, which makes spectral losses ripple every ~1/T Hz and points their f0 gradient the
+wrong way (see the edge-leakage pitfall in shared/paper.md and tests/test_landscape.py).
+The CQT is the paper's encoder input (Sec. 3: fmin 32.7 Hz, 3 bins per semitone, 285 bins,
+hop 256), computed with librosa.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Literal
+
+import librosa
+import numpy as np
+import torch
+
+__all__ = [
+    "CQT_BINS",
+    "CQT_BINS_PER_OCTAVE",
+    "CQT_FMIN",
+    "HOP",
+    "SAMPLE_RATE",
+    "cqt",
+    "cqt_frequencies",
+    "frame_times",
+    "n_frames",
+    "stft",
+    "stft_frequencies",
+    "window",
+]
+
+SAMPLE_RATE = 16000
+HOP = 256
+CQT_FMIN = 32.7
+CQT_BINS_PER_OCTAVE = 36
+CQT_BINS = 285
+
+WindowName = Literal["flattop", "hann"]
+Framing = Literal["inside", "center", "pad_end"]
+
+# Five-term flat-top window (the SRS/HP "flattop" coefficients, as in scipy.signal.windows).
+_FLATTOP = (0.21557895, 0.41663158, 0.277263158, 0.083578947, 0.006947368)
+
+
+def window(name: WindowName, size: int, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
+    """Periodic (DFT-even) analysis window of `size` samples: 'flattop' or 'hann'."""
+    if name == "hann":
+        return torch.hann_window(size, periodic=True, dtype=dtype, device=device)
+    if name == "flattop":
+        phase = 2 * math.pi * torch.arange(size, dtype=torch.float64, device=device) / size
+        w = sum(((-1) ** k) * c * torch.cos(k * phase) for k, c in enumerate(_FLATTOP))
+        return w.to(dtype)
+    raise ValueError(f"unknown window {name!r}; expected 'flattop' or 'hann'")
+
+
+def n_frames(n_samples: int, n_fft: int, hop_length: int, framing: Framing = "inside") -> int:
+    """Number of STFT frames for `n_samples` under each framing (see `stft`)."""
+    if framing == "inside":
+        return 1 + (n_samples - n_fft) // hop_length if n_samples >= n_fft else 0
+    if framing == "center":
+        return 1 + n_samples // hop_length
+    if framing == "pad_end":
+        return math.ceil(n_samples / hop_length)
+    raise ValueError(f"unknown framing {framing!r}; expected 'inside', 'center' or 'pad_end'")
+
+
+def stft(
+    audio: torch.Tensor,
+    n_fft: int,
+    hop_length: int = HOP,
+    window_name: WindowName = "hann",
+    power: bool = False,
+    framing: Framing = "inside",
+    normalized: bool = True,
+) -> torch.Tensor:
+    """Magnitude (or power) STFT, `[batch, frames, n_fft // 2 + 1]`.
+
+    Args:
+        audio: `[batch, samples]` or `[samples]`.
+        n_fft: window and FFT size in samples.
+        hop_length: samples between frames.
+        window_name: 'hann' or 'flattop' (the paper's SOT window).
+        power: return |X|² instead of |X|.
+        framing: 'inside' (default): frames fully inside the signal, no padding;
+            'center': frames centred on multiples of the hop, zero padding of n_fft/2 at both
+            ends (torch/librosa `center=True`); 'pad_end': zero padding at the end so that frames
+            cover every sample, ceil(samples/hop) frames (DDSP's convention; the paper's
+            reference code uses it for its losses and its LSD metric).
+        normalized: divide by sqrt(n_fft) (torch's `normalized=True`), as the reference code.
+
+    Raises:
+        ValueError: if the signal is shorter than one window under 'inside' framing.
+    """
+    if audio.dim() == 1:
+        audio = audio[None]
+    n_samples = audio.shape[-1]
+    if framing == "inside":
+        if n_samples < n_fft:
+            raise ValueError(f"signal of {n_samples} samples is shorter than the {n_fft}-sample window")
+    elif framing == "center":
+        audio = torch.nn.functional.pad(audio, (n_fft // 2, n_fft // 2))
+    elif framing == "pad_end":
+        frames = n_frames(n_samples, n_fft, hop_length, "pad_end")
+        audio = torch.nn.functional.pad(audio, (0, (frames - 1) * hop_length + n_fft - n_samples))
+    else:
+        raise ValueError(f"unknown framing {framing!r}; expected 'inside', 'center' or 'pad_end'")
+    spec = torch.stft(
+            audio,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        window=window(window_name, n_fft, audio.dtype, audio.device),
+        center=False,
+        normalized=normalized,
+        return_complex=True,
+    ).transpose(-1, -2)
+    squared = spec.real.square() + spec.imag.square()
+    return squared if power else torch.sqrt(squared + 1e-20)
+
+
+def stft_frequencies(n_fft: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Centre frequency in Hz of each STFT bin, `[n_fft // 2 + 1]`."""
+    return np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
+
+
+def frame_times(n: int, hop_length: int = HOP, sample_rate: int = SAMPLE_RATE, offset: int = 0) -> np.ndarray:
+    """Time in seconds of `n` frames whose centres sit at offset + i*hop_length samples."""
+    return (offset + np.arange(n) * hop_length) / sample_rate
+
+
+def cqt_frequencies() -> np.ndarray:
+    """Centre frequency in Hz of each of the paper's 285 CQT bins (32.7 Hz ... ~7.75 kHz)."""
+    return librosa.cqt_frequencies(n_bins=CQT_BINS, fmin=CQT_FMIN, bins_per_octave=CQT_BINS_PER_OCTAVE)
+
+
+def cqt(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The encoder's input: linear-magnitude CQT frames, `[..., frames, 285]` (float32).
+
+    Args:
+        audio: `[..., samples]` at `sample_rate` (must be 16 kHz: the bins reach 7.75 kHz).
+
+    Frames are centred at multiples of the hop (256 samples, 16 ms); frame i covers time
+    i*256/16000 s. Uses librosa's recursive CQT (fmin 32.7 Hz, 36 bins per octave, 285 bins).
+    """
+    if sample_rate != SAMPLE_RATE:
+        raise ValueError(f"the CQT front end expects {SAMPLE_RATE} Hz audio, got {sample_rate} Hz")
+    audio = np.asarray(audio, dtype=np.float32)
+    with warnings.catch_warnings():  # librosa warns when its lowest octaves see short clips
+        warnings.filterwarnings("ignore", message="n_fft=.*is too large", category=UserWarning)
+        spec = librosa.cqt(
+            audio,
+            sr=sample_rate,
+            hop_length=HOP,
+            fmin=CQT_FMIN,
+            n_bins=CQT_BINS,
+            bins_per_octave=CQT_BINS_PER_OCTAVE,
+            pad_mode="constant",
+        )
+    return np.abs(spec).swapaxes(-1, -2).astype(np.float32)

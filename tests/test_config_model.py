@@ -1,0 +1,70 @@
+"""Named configurations and checkpoints: round trips, best-seed resolution, bad names."""
+
+import json
+
+import pytest
+import torch
+
+from sotdemo import model as model_lib
+from sotdemo.config import RunConfig, config_names, load_config
+
+PAPER_ROWS = ["lin", "mss", "sot-2048", "sot-2048-ms512", "sot-2048-nocut", "sot-512", "sot-512-logf"]
+
+
+def test_the_papers_seven_rows_are_shipped_as_data():
+    assert set(PAPER_ROWS) <= set(config_names())
+    rows = {name: load_config(name).loss for name in PAPER_ROWS}
+    assert rows["lin"].sot_weight == 0 and rows["lin"].lin_weight == 1 and rows["lin"].log_weight == 0
+    assert rows["mss"].sot_weight == 0 and rows["mss"].log_weight == 1
+    assert rows["sot-2048"].sot_n_fft == 2048 and rows["sot-2048"].sot_cutoff and rows["sot-2048"].lin_weight == 0.05
+    assert rows["sot-2048"].ms_scales == (2048, 1024, 512, 256, 128, 64)
+    assert rows["sot-512"].sot_n_fft == 512 and not rows["sot-512"].sot_logf
+    assert rows["sot-512-logf"].sot_logf
+    assert not rows["sot-2048-nocut"].sot_cutoff
+    assert rows["sot-2048-ms512"].ms_scales == (512,) and rows["sot-2048-ms512"].lin_weight == 0.1
+    for name in PAPER_ROWS:
+        cfg = load_config(name)
+        assert cfg.name == name and RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def test_unknown_configuration_and_fields_are_named():
+    with pytest.raises(ValueError, match="unknown configuration 'sot-4096'; available: lin"):
+        load_config("sot-4096")
+    raw = load_config("sot-2048").to_dict()
+    raw["loss"]["sot_windw"] = 1024
+    with pytest.raises(ValueError, match="unknown LossConfig field"):
+        RunConfig.from_dict(raw)
+
+
+@pytest.fixture
+def checkpoint_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOTDEMO_CHECKPOINTS", str(tmp_path))
+    return tmp_path
+
+
+def test_checkpoint_round_trip_and_best_seed(checkpoint_dir):
+    cfg = load_config("sot-2048")
+    models = {}
+    for seed, val_lsd in ((42, 30.0), (123, 21.5), (456, 25.0)):
+        torch.manual_seed(seed)
+        models[seed] = model_lib.HarmonicModel(cfg)
+        model_lib.save(models[seed], checkpoint_dir / "sot-2048" / f"seed-{seed}", {"seed": seed}, {"best_val_lsd": val_lsd})
+    assert not list(checkpoint_dir.glob("**/*.pt"))
+    loaded = model_lib.load("sot-2048/seed-42")
+    x = torch.rand(3, 285)
+    models[42].eval()
+    torch.testing.assert_close(loaded(x).f0_hz, models[42](x).f0_hz, rtol=0, atol=0)
+    assert model_lib.resolve("sot-2048").name == "seed-123"  # lowest validation LSD
+    assert model_lib.resolve(None).name == "seed-123"  # the default model
+    assert model_lib.available() == ["sot-2048", "sot-2048/seed-123", "sot-2048/seed-42", "sot-2048/seed-456"]
+
+
+@pytest.mark.parametrize("name", ["../etc", "/etc/passwd", "sot-2048/../../x", "", "a b", "sot-2048/seed-1/x"])
+def test_bad_model_names_are_refused(checkpoint_dir, name):
+    with pytest.raises(ValueError, match="invalid model name"):
+        model_lib.load(name)
+
+
+def test_unknown_model_lists_what_exists(checkpoint_dir):
+    with pytest.raises(ValueError, match="unknown model 'nope'; available: none"):
+        model_lib.load("nope")

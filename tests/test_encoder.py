@@ -1,0 +1,48 @@
+"""The paper's encoder: size, shapes, soft-argmax and the Toeplitz pitch head."""
+
+import numpy as np
+import pytest
+import torch
+
+from sotdemo.encoder import Encoder, EncoderConfig, ToeplitzLinear, exp_sigmoid
+
+
+def test_parameter_count_is_the_papers():
+    n = sum(p.numel() for p in Encoder().parameters())
+    assert 45_000 <= n <= 48_000, n
+
+
+def test_shapes_and_ranges():
+    enc = Encoder().eval()
+    out = enc(torch.rand(2, 5, 285))
+    assert out.f0_hz.shape == (2, 5) and out.amplitudes.shape == (2, 5, 20) and out.logits.shape == (2, 5, 285)
+    bins = EncoderConfig().pitch_bins_hz()
+    assert (out.f0_hz >= bins[0]).all() and (out.f0_hz <= bins[-1]).all()
+    assert (out.amplitudes > 0).all() and (out.amplitudes <= 2).all()
+
+
+def test_soft_argmax_of_a_sharp_posterior_is_the_bin_frequency():
+    enc = Encoder()
+    bins = EncoderConfig().pitch_bins_hz()
+    logits = torch.full((3, 285), -50.0)
+    idx = [0, 100, 284]
+    logits[range(3), idx] = 50.0
+    np.testing.assert_allclose(enc.f0_from_logits(logits).numpy(), bins[idx], rtol=1e-5)
+    # two equal neighbours: the geometric mean (soft-argmax in log frequency)
+    logits = torch.full((1, 285), -50.0)
+    logits[0, 100:102] = 50.0
+    assert enc.f0_from_logits(logits).item() == pytest.approx(np.sqrt(bins[100] * bins[101]), rel=1e-5)
+
+
+def test_toeplitz_layer_equals_its_explicit_matrix():
+    layer = ToeplitzLinear(channels=2, n_in=7, n_out=5)
+    x = torch.randn(3, 2, 7)
+    w = layer.kernel.detach()[0]  # [channels, 11]
+    matrix = torch.stack([torch.stack([w[c, i - o + 4] for i in range(7)]) for o in range(5) for c in range(2)]).reshape(5, 2, 7)
+    expected = torch.einsum("oci,bci->bo", matrix, x)
+    torch.testing.assert_close(layer(x), expected)
+
+
+def test_exp_sigmoid():
+    assert exp_sigmoid(torch.tensor(0.0)).item() == pytest.approx(2 * 0.5 ** np.log(10) + 1e-7)
+    assert exp_sigmoid(torch.tensor(100.0)).item() == pytest.approx(2.0)

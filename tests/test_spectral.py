@@ -1,0 +1,55 @@
+"""STFT and CQT front ends against numpy/scipy/librosa references."""
+
+import librosa
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+
+from sotdemo import spectral
+
+
+@pytest.mark.parametrize("name", ["flattop", "hann"])
+def test_windows_match_scipy(name):
+    np.testing.assert_allclose(spectral.window(name, 2048, torch.float64).numpy(), scipy.signal.get_window(name, 2048), atol=1e-12)
+
+
+@pytest.mark.parametrize("framing", ["inside", "center", "pad_end"])
+def test_stft_matches_numpy_reference(framing):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(4096)
+    n_fft, hop = 512, 256
+    got = spectral.stft(torch.from_numpy(x), n_fft, hop, "flattop", power=True, framing=framing)[0].numpy()
+    padded = {"inside": x, "center": np.pad(x, n_fft // 2), "pad_end": np.pad(x, (0, 16 * hop - 4096 + n_fft - hop))}[framing]
+    frames = spectral.n_frames(4096, n_fft, hop, framing)
+    assert frames == {"inside": 15, "center": 17, "pad_end": 16}[framing]
+    w = scipy.signal.get_window("flattop", n_fft)
+    ref = np.stack([np.abs(np.fft.rfft(padded[i * hop : i * hop + n_fft] * w)) ** 2 / n_fft for i in range(frames)])
+    assert got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-9)
+
+
+def test_inside_framing_needs_one_window():
+    with pytest.raises(ValueError, match="shorter than the 2048-sample window"):
+        spectral.stft(torch.zeros(1000), 2048)
+
+
+def test_cqt_peaks_at_the_tone_and_has_the_papers_axis():
+    freqs = spectral.cqt_frequencies()
+    assert len(freqs) == 285 and freqs[0] == pytest.approx(32.7)
+    np.testing.assert_allclose(freqs, librosa.cqt_frequencies(n_bins=285, fmin=32.7, bins_per_octave=36))
+    for f in (55.0, 440.0, 1864.0):
+        tone = np.sin(2 * np.pi * f * np.arange(8192) / 16000).astype(np.float32)
+        frames = spectral.cqt(tone)
+        assert frames.shape == (33, 285) and frames.dtype == np.float32
+        assert np.argmax(frames[16]) == np.argmin(np.abs(freqs - f))
+
+
+def test_cqt_batches_and_rejects_other_rates():
+    assert spectral.cqt(np.zeros((3, 4096), np.float32)).shape == (3, 17, 285)
+    with pytest.raises(ValueError, match="expects 16000 Hz"):
+        spectral.cqt(np.zeros(4096), 44100)
+
+
+def test_frame_times():
+    np.testing.assert_allclose(spectral.frame_times(3), [0.0, 0.016, 0.032])
