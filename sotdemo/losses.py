@@ -9,7 +9,8 @@ One loss, `SpectralLoss`, configured by a `LossConfig` (data, loaded from config
   frames and clips. STFT with a flat-top window of `sot_n_fft` samples (the paper's γ, 2048 or
   512), hop 256; power spectra (|X|²) by default; positions = bin frequency / Nyquist
   (linear), or log-frequency (`sot_logf`, the paper's "LogF"); `sot_cutoff` is the paper's
-  frequency cutoff (see `sotdemo.ot.wasserstein_1d`).
+  frequency cutoff (see `sotdemo.ot.wasserstein_1d`). paper.md defines the loss as W_p^p;
+  the paper's public code returns W_p (the p-th root per frame): `sot_root` selects that.
 - The multi-scale spectral terms follow DDSP (Engel et al., ICLR 2020): for each FFT size s in
   `ms_scales` (the paper's Γ0 = 2048 ... 64), a Hann-window STFT with hop s/4 and the mean
   absolute difference of linear magnitudes (LIN) and of log magnitudes (MSS adds these).
@@ -46,6 +47,7 @@ class LossConfig:
     sot_logf: bool = False
     sot_cutoff: bool = True
     sot_p: int = 2
+    sot_root: bool = False  # W_p per frame instead of W_p^p (what the paper's public code returns)
     lin_weight: float = 0.05
     log_weight: float = 0.0
     ms_scales: tuple[int, ...] = (2048, 1024, 512, 256, 128, 64)
@@ -83,6 +85,8 @@ class SpectralLoss(nn.Module):
             spec_target = stft(target, c.sot_n_fft, c.sot_hop, c.sot_window, c.sot_power, c.framing)
             spec_pred = stft(pred, c.sot_n_fft, c.sot_hop, c.sot_window, c.sot_power, c.framing)
             w = wasserstein_1d(spec_target, spec_pred, self.positions.to(spec_pred.dtype), c.sot_p, c.sot_cutoff)
+            if c.sot_root:
+                w = w.clamp_min(1e-12) ** (1.0 / c.sot_p)
             terms["sot"] = c.sot_weight * w.mean(dim=-1)
         if c.lin_weight or c.log_weight:
             lin = log = 0.0
