@@ -66,12 +66,17 @@ class ToeplitzLinear(nn.Module):
 
     def __init__(self, channels: int, n_in: int, n_out: int):
         super().__init__()
-        self.n_out = n_out
-        self.kernel = nn.Parameter(torch.empty(1, channels, n_in + n_out - 1))
+        self.kernel = nn.Parameter(torch.empty(channels, n_in + n_out - 1))
         nn.init.uniform_(self.kernel, -1 / math.sqrt(channels * n_in), 1 / math.sqrt(channels * n_in))
+        taps = torch.arange(n_in)[None, :] - torch.arange(n_out)[:, None] + n_out - 1  # [n_out, n_in]
+        self.register_buffer("taps", taps, persistent=False)
+
+    def matrix(self) -> torch.Tensor:
+        """The dense weight, `[n_out, channels * n_in]` (a gather: cheaper than a long convolution)."""
+        return self.kernel[:, self.taps].permute(1, 0, 2).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.conv1d(x, self.kernel, padding=self.n_out - 1)[:, 0]
+        return x.flatten(1) @ self.matrix().T
 
 
 class Encoder(nn.Module):

@@ -37,7 +37,7 @@ def test_soft_argmax_of_a_sharp_posterior_is_the_bin_frequency():
 def test_toeplitz_layer_equals_its_explicit_matrix():
     layer = ToeplitzLinear(channels=2, n_in=7, n_out=5)
     x = torch.randn(3, 2, 7)
-    w = layer.kernel.detach()[0]  # [channels, 11]
+    w = layer.kernel.detach()  # [channels, 11]
     matrix = torch.stack([torch.stack([w[c, i - o + 4] for i in range(7)]) for o in range(5) for c in range(2)]).reshape(5, 2, 7)
     expected = torch.einsum("oci,bci->bo", matrix, x)
     torch.testing.assert_close(layer(x), expected)

@@ -1,0 +1,148 @@
+"""Unsupervised training of the encoder through the synthesizer (paper Sec. 3).
+
+No label reaches the loss: each step encodes CQT frames, synthesizes tones from the predicted
+f0 and amplitudes, and compares them with the input audio under the configuration's
+`SpectralLoss`. The paper's data are stationary, so every CQT frame of a clip carries the
+same information: we encode the clip's middle frame (fully inside the signal) and synthesize
+the whole clip with constant parameters, which is equivalent to encoding all frames and far
+cheaper (shared/paper.md). Validation (RPA, RCA, LSD on the val split, all frames) runs every
+`eval_every` steps; the weights with the best validation LSD are kept, as in the paper.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .config import RunConfig
+from .data import Dataset, generate, split
+from .losses import SpectralLoss
+from .metrics import lsd, raw_chroma_accuracy, raw_pitch_accuracy
+from .model import HarmonicModel, save
+from .spectral import HOP, cqt
+
+__all__ = ["EncodedSplit", "evaluate_split", "prepare", "train"]
+
+
+@dataclass
+class EncodedSplit:
+    """A data split with its CQT frames: `frames` is `[clips, frames, 285]` float32."""
+
+    data: Dataset
+    frames: torch.Tensor
+
+    @property
+    def middle(self) -> torch.Tensor:
+        """The middle CQT frame of every clip, `[clips, 285]`."""
+        return self.frames[:, self.frames.shape[1] // 2]
+
+
+def prepare(config: RunConfig, splits: tuple[str, ...] = ("train", "val")) -> dict[str, EncodedSplit]:
+    """Generate the configuration's dataset and compute the CQT frames of the wanted splits."""
+    dataset = generate(config.data)
+    prepared = {}
+    for name in splits:
+        part = split(dataset, name, config.data.split_fractions)
+        prepared[name] = EncodedSplit(part, torch.from_numpy(cqt(part.audio, part.sample_rate)))
+    return prepared
+
+
+@torch.no_grad()
+def evaluate_split(model: HarmonicModel, encoded: EncodedSplit, batch_size: int = 256) -> dict[str, float]:
+    """RPA and RCA (%) over every frame of every clip, and LSD of the frame-wise resynthesis."""
+    model.eval()
+    data = encoded.data
+    n_samples = data.audio.shape[1]
+    f0_all, lsd_all = [], []
+    for start in range(0, len(data), batch_size):
+        frames = encoded.frames[start : start + batch_size]
+        out = model(frames)
+        f0_all.append(out.f0_hz.numpy())
+        audio = model.synthesize(out.f0_hz, out.amplitudes, n_samples, hop_length=HOP)
+        lsd_all.append(lsd(torch.from_numpy(data.audio[start : start + batch_size]), audio, per_clip=True).numpy())
+    f0 = np.concatenate(f0_all)
+    truth = np.repeat(data.f0_hz[:, None], f0.shape[1], axis=1)
+    return {
+        "rpa": 100 * raw_pitch_accuracy(truth, f0),
+        "rca": 100 * raw_chroma_accuracy(truth, f0),
+        "lsd": float(np.concatenate(lsd_all).mean()),
+    }
+
+
+def train(
+    config: RunConfig,
+    seed: int,
+    out_dir: Path | None = None,
+    steps: int | None = None,
+    device: str = "cpu",
+    prepared: dict[str, EncodedSplit] | None = None,
+    progress: bool = True,
+) -> tuple[HarmonicModel, dict]:
+    """Train one seed of `config`; save the best-validation-LSD weights to `out_dir` if given.
+
+    Returns the best model (on CPU) and the metrics written to metrics.json: the validation
+    curve, the best step and its metrics, steps, and wall time.
+    """
+    if steps is not None:
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
+    tc = config.train
+    started = time.perf_counter()
+    prepared = prepared or prepare(config)
+    train_split, val_split = prepared["train"], prepared["val"]
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = HarmonicModel(config).to(device)
+    loss_fn = SpectralLoss(config.loss).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
+    frames = train_split.middle.to(device)
+    audio = torch.from_numpy(train_split.data.audio).to(device)
+    n_samples, n_clips = audio.shape[1], audio.shape[0]
+
+    curve: list[dict] = []
+    best: dict = {"val_lsd": float("inf")}
+    best_state = None
+    bar = tqdm(range(1, tc.steps + 1), desc=f"{config.name} seed {seed}", disable=not progress, dynamic_ncols=True)
+    for step in bar:
+        model.train()
+        index = torch.from_numpy(rng.choice(n_clips, size=min(tc.batch_size, n_clips), replace=False)).to(device)
+        out = model(frames[index])
+        pred = model.synthesize(out.f0_hz, out.amplitudes, n_samples)
+        loss = loss_fn(audio[index], pred)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % tc.eval_every == 0 or step == tc.steps:
+            cpu_model = model if device == "cpu" else copy.deepcopy(model).cpu()
+            val = evaluate_split(cpu_model, val_split)
+            curve.append({"step": step, "loss": float(loss), "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]})
+            if val["lsd"] < best["val_lsd"]:
+                best = {"step": step, "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]}
+                best_state = {k: v.detach().cpu().clone() for k, v in model.encoder.state_dict().items()}
+            bar.set_postfix(loss=f"{float(loss):.4g}", val_rpa=f"{val['rpa']:.1f}", val_lsd=f"{val['lsd']:.1f}")
+
+    best_model = HarmonicModel(config)
+    best_model.encoder.load_state_dict(best_state)
+    best_model.eval()
+    metrics = {
+        "config": config.name,
+        "seed": seed,
+        "steps": tc.steps,
+        "device": device,
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "best_step": best["step"],
+        "best_val_lsd": best["val_lsd"],
+        "best_val_rpa": best["val_rpa"],
+        "best_val_rca": best["val_rca"],
+        "curve": curve,
+    }
+    if out_dir is not None:
+        save(best_model, out_dir, {"seed": seed}, metrics)
+    return best_model, metrics
