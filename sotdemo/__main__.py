@@ -1,10 +1,12 @@
-"""Command line: `python -m sotdemo train ...` (thin wrapper over sotdemo.train)."""
+"""Command line: `python -m sotdemo train|evaluate|estimate` (thin wrappers over the package)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from .config import config_names, load_config
 from .model import checkpoint_root
@@ -28,6 +30,40 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_all, write_table
+
+    results = evaluate_all(Path(args.checkpoints) if args.checkpoints else None)
+    if not results:
+        print("error: no checkpoints with seeds found", file=sys.stderr)
+        return 2
+    print(write_table(results, Path(args.out)))
+    return 0
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    from .audio import AudioError, load
+    from .estimate import estimate, write_csv
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for file in args.files:
+        try:
+            loaded = load(file, max_seconds=None)
+            result = estimate(loaded.audio, loaded.sample_rate, args.model, args.level_db, args.min_confidence)
+        except AudioError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        target = out_dir / (Path(file).stem + ".csv")
+        write_csv(result, target)
+        voiced = result.f0_hz[result.voiced]
+        median = f"median f0 {np.median(voiced):.1f} Hz" if voiced.size else "no voiced frame"
+        print(f"{file}: {len(result.f0_hz)} frames, {result.voiced.mean() * 100:.0f} % voiced, {median} -> {target}")
+    return 1 if failures else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sotdemo", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -40,6 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--out", help="checkpoint folder (default: checkpoints/CONFIG/seed-N)")
     train.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="score every shipped checkpoint on the test split")
+    evaluate.add_argument("--out", default="results/paper_table.md")
+    evaluate.add_argument("--checkpoints", help="checkpoint root (default: checkpoints/)")
+    evaluate.set_defaults(run=_evaluate)
+
+    from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE
+
+    estimate = commands.add_parser("estimate", help="per-frame f0 and harmonic amplitudes of audio files -> CSV")
+    estimate.add_argument("files", nargs="+")
+    estimate.add_argument("--model", default=None, help="CONFIG (its best seed), CONFIG/seed-N, or default")
+    estimate.add_argument("--out", default=".", help="folder for the CSV files (one per input)")
+    estimate.add_argument("--level-db", type=float, default=DEFAULT_LEVEL_DB, help="voicing level gate, dBFS")
+    estimate.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, help="voicing confidence threshold")
+    estimate.set_defaults(run=_estimate)
 
     args = parser.parse_args(argv)
     try:

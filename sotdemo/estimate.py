@@ -1,0 +1,119 @@
+"""Audio in -> per-frame f0, voicing, confidence, harmonic amplitudes and a resynthesis.
+
+One function, `estimate`, shared by the CLI, the web app and the benchmarks. Frames are the
+CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
+- `f0_hz`: the encoder's estimate (always filled in, voiced or not);
+- `confidence`: the largest probability of the encoder's pitch posterior (softmax of the
+  pitch logits at the model's temperature), 0..1: how sharply one pitch wins;
+- `voiced`: level gate (frame RMS >= `level_db` dBFS) and `confidence >= min_confidence`;
+- `amplitudes`: the encoder's K harmonic amplitudes rescaled so that the harmonic tone they
+  make has the RMS of the input frame (the encoder sees LayerNorm-ed frames and is blind to
+  level); zero on unvoiced frames.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import librosa
+import numpy as np
+import torch
+
+from .model import HarmonicModel, load
+from .spectral import HOP, SAMPLE_RATE, cqt, frame_times
+
+__all__ = ["DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "Estimate", "estimate", "get_model", "write_csv"]
+
+DEFAULT_LEVEL_DB = -50.0
+DEFAULT_MIN_CONFIDENCE = 0.5
+_BATCH = 1024
+
+
+@dataclass
+class Estimate:
+    times_s: np.ndarray  # [frames]
+    f0_hz: np.ndarray  # [frames]
+    voiced: np.ndarray  # [frames] bool
+    confidence: np.ndarray  # [frames] 0..1
+    amplitudes: np.ndarray  # [frames, K] linear
+    resynthesis: np.ndarray  # [samples] float32 at 16 kHz
+    sample_rate: int = SAMPLE_RATE
+    model_name: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=8)
+def get_model(name: str | None = None) -> HarmonicModel:
+    """`model.load(name)`, cached: each checkpoint is read once per process."""
+    return load(name)
+
+
+@torch.no_grad()
+def estimate(
+    audio: np.ndarray,
+    sample_rate: int = SAMPLE_RATE,
+    model: HarmonicModel | str | None = None,
+    level_db: float = DEFAULT_LEVEL_DB,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+) -> Estimate:
+    """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
+
+    Args:
+        audio: mono samples `[samples]`, float, at `sample_rate` (resampled to 16 kHz if needed).
+        model: a loaded model, a checkpoint name (see `model.load`), or None for the default.
+        level_db: frames quieter than this RMS (dBFS) are unvoiced.
+        min_confidence: frames whose posterior peak is below this are unvoiced.
+    """
+    name = model if isinstance(model, str) or model is None else model.config.name
+    model = get_model(model) if not isinstance(model, HarmonicModel) else model
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ValueError(f"expected mono audio [samples], got shape {audio.shape}")
+    if sample_rate != SAMPLE_RATE:
+        audio = librosa.resample(audio, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
+    if audio.size == 0:
+        raise ValueError("the audio is empty")
+    frames = torch.from_numpy(cqt(audio))  # [frames, 285]
+    f0, amps, logits = [], [], []
+    for start in range(0, len(frames), _BATCH):
+        out = model(frames[start : start + _BATCH])
+        f0.append(out.f0_hz)
+        amps.append(out.amplitudes)
+        logits.append(out.logits)
+    f0_t, amps_t, logits_t = torch.cat(f0), torch.cat(amps), torch.cat(logits)
+    confidence = torch.softmax(logits_t / model.config.encoder.temperature, dim=-1).amax(dim=-1).numpy()
+
+    rms = librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][: len(frames)]
+    voiced = (20 * np.log10(np.maximum(rms, 1e-10)) >= level_db) & (confidence >= min_confidence)
+    harmonic_numbers = torch.arange(1, amps_t.shape[-1] + 1)
+    audible = (f0_t[:, None] * harmonic_numbers) < SAMPLE_RATE / 2
+    tone_rms = torch.sqrt(((amps_t * audible) ** 2).sum(-1) / 2).clamp_min(1e-9)
+    gain = torch.from_numpy(rms).float() / tone_rms * torch.from_numpy(voiced).float()
+    amplitudes = amps_t * gain[:, None]
+
+    resynthesis = model.synthesize(f0_t[None], amplitudes[None], len(audio), hop_length=HOP)[0].numpy()
+    return Estimate(
+        times_s=frame_times(len(frames)),
+        f0_hz=f0_t.numpy().astype(np.float64),
+        voiced=voiced,
+        confidence=confidence.astype(np.float64),
+        amplitudes=amplitudes.numpy().astype(np.float64),
+        resynthesis=resynthesis.astype(np.float32),
+        model_name=name or "",
+    )
+
+
+def write_csv(result: Estimate, path: str | Path) -> None:
+    """One row per frame: `time_s,f0_hz,voiced,confidence,amp_1,...,amp_K`."""
+    k = result.amplitudes.shape[1]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["time_s", "f0_hz", "voiced", "confidence", *[f"amp_{i}" for i in range(1, k + 1)]])
+        for i in range(len(result.times_s)):
+            writer.writerow(
+                [f"{result.times_s[i]:.3f}", f"{result.f0_hz[i]:.3f}", int(result.voiced[i]), f"{result.confidence[i]:.4f}"]
+                + [f"{a:.6g}" for a in result.amplitudes[i]]
+            )
