@@ -109,6 +109,7 @@ def train(
     curve: list[dict] = []
     best: dict = {"val_lsd": float("inf")}
     best_state = None
+    window_losses: list[float] = []
     bar = tqdm(range(1, tc.steps + 1), desc=f"{config.name} seed {seed}", disable=not progress, dynamic_ncols=True)
     for step in bar:
         model.train()
@@ -119,14 +120,17 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        window_losses.append(loss.item())
         if step % tc.eval_every == 0 or step == tc.steps:
             cpu_model = model if device == "cpu" else copy.deepcopy(model).cpu()
             val = evaluate_split(cpu_model, val_split)
-            curve.append({"step": step, "loss": loss.item(), "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]})
+            train_loss = float(np.mean(window_losses))
+            window_losses = []
+            curve.append({"step": step, "train_loss": train_loss, "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]})
             if val["lsd"] < best["val_lsd"]:
                 best = {"step": step, "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]}
                 best_state = {k: v.detach().cpu().clone() for k, v in model.encoder.state_dict().items()}
-            bar.set_postfix(loss=f"{loss.item():.4g}", val_rpa=f"{val['rpa']:.1f}", val_lsd=f"{val['lsd']:.1f}")
+            bar.set_postfix(loss=f"{train_loss:.4g}", val_rpa=f"{val['rpa']:.1f}", val_lsd=f"{val['lsd']:.1f}")
 
     best_model = HarmonicModel(config)
     best_model.encoder.load_state_dict(best_state)

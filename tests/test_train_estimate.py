@@ -1,0 +1,90 @@
+"""Smoke training writes a loadable checkpoint; estimate and its CLI on real audio files."""
+
+import csv
+import dataclasses
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from sotdemo import model as model_lib
+from sotdemo.config import load_config
+from sotdemo.estimate import estimate
+from sotdemo.train import train
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def smoke_checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("checkpoints")
+    cfg = load_config("sot-2048")
+    cfg = dataclasses.replace(
+        cfg,
+        data=dataclasses.replace(cfg.data, n_clips=120),
+        train=dataclasses.replace(cfg.train, steps=30, eval_every=10, batch_size=16, learning_rate=1e-3),
+    )
+    torch.set_num_threads(2)
+    _, metrics = train(cfg, seed=7, out_dir=root / "sot-2048" / "seed-7", progress=False)
+    return root, metrics
+
+
+def test_smoke_training_lowers_the_loss_and_writes_a_checkpoint(smoke_checkpoints, monkeypatch):
+    root, metrics = smoke_checkpoints
+    curve = metrics["curve"]
+    assert [c["step"] for c in curve] == [10, 20, 30]
+    assert curve[-1]["train_loss"] < curve[0]["train_loss"]
+    assert {p.name for p in (root / "sot-2048" / "seed-7").iterdir()} == {"model.safetensors", "config.json", "metrics.json"}
+    monkeypatch.setenv("SOTDEMO_CHECKPOINTS", str(root))
+    loaded = model_lib.load("sot-2048")
+    assert loaded.config.train.steps == 30
+    assert np.isfinite(metrics["best_val_lsd"])
+
+
+def tone(f0, seconds=1.0, n_harmonics=5):
+    t = np.arange(int(seconds * SR)) / SR
+    return 0.3 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, n_harmonics + 1))
+
+
+def test_estimate_returns_aligned_frames_and_silence_is_unvoiced(smoke_checkpoints, monkeypatch):
+    monkeypatch.setenv("SOTDEMO_CHECKPOINTS", str(smoke_checkpoints[0]))
+    audio = np.concatenate([tone(220.0), np.zeros(SR)]).astype(np.float32)
+    result = estimate(audio, SR, "sot-2048")
+    n = len(result.f0_hz)
+    assert n == 1 + len(audio) // 256
+    assert result.amplitudes.shape == (n, 20) and result.voiced.shape == (n,)
+    np.testing.assert_allclose(result.times_s[:3], [0, 0.016, 0.032])
+    assert result.resynthesis.shape == audio.shape and np.isfinite(result.resynthesis).all()
+    assert not result.voiced[-40:].any()  # digital silence never shows a pitch
+    assert np.all(result.amplitudes[~result.voiced] == 0)
+
+
+@pytest.mark.parametrize("fmt,subtype", [("wav", "PCM_16"), ("flac", "PCM_24")])
+def test_estimate_cli_writes_the_documented_csv(smoke_checkpoints, tmp_path, fmt, subtype):
+    path = tmp_path / f"tone.{fmt}"
+    sf.write(path, tone(330.0, 0.5), 44100 if fmt == "wav" else SR, subtype=subtype)
+    out = tmp_path / "out"
+    env = {"SOTDEMO_CHECKPOINTS": str(smoke_checkpoints[0]), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run(
+        [sys.executable, "-m", "sotdemo", "estimate", str(path), "--model", "sot-2048/seed-7", "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    rows = list(csv.reader(open(out / "tone.csv")))
+    assert rows[0] == ["time_s", "f0_hz", "voiced", "confidence"] + [f"amp_{k}" for k in range(1, 21)]
+    assert len(rows) - 1 == 1 + 8000 // 256
+    first = rows[1]
+    assert float(first[0]) == 0.0 and float(first[1]) > 0 and first[2] in ("0", "1") and 0 <= float(first[3]) <= 1
+
+
+def test_estimate_cli_reports_a_corrupt_file(tmp_path, smoke_checkpoints):
+    bad = tmp_path / "notes.wav"
+    bad.write_text("this is not audio")
+    env = {"SOTDEMO_CHECKPOINTS": str(smoke_checkpoints[0]), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "sotdemo", "estimate", str(bad), "--out", str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 1
+    assert "notes.wav: not a readable audio file" in run.stderr and "Traceback" not in run.stderr
