@@ -32,7 +32,7 @@ from .ot import wasserstein_1d
 from .spectral import Framing, WindowName, stft, stft_frequencies
 from .synth import harmonic_synth
 
-__all__ = ["LossConfig", "SpectralLoss", "landscape", "sot_positions"]
+__all__ = ["LossConfig", "SpectralLoss", "landscape", "share_toward_target", "sot_positions"]
 
 
 @dataclass(frozen=True)
@@ -137,3 +137,25 @@ def landscape(
     values = loss.per_clip(target.to(torch.float64)[None].expand(len(f0), -1), pred)
     (grad,) = torch.autograd.grad(values.sum(), f0)
     return values.detach().numpy(), grad.numpy()
+
+
+def share_toward_target(
+    loss: SpectralLoss,
+    target_f0_hz: float,
+    start_f0_hz: np.ndarray,
+    amplitudes: torch.Tensor,
+    n_samples: int = 4096,
+    min_semitones: float = 0.5,
+) -> float:
+    """Share of predicted f0 values (farther than `min_semitones` from the target) at which
+    gradient descent on the loss moves the predicted f0 toward the target's f0.
+
+    The target is a harmonic tone at `target_f0_hz` with `amplitudes`; the prediction is the
+    same tone at each start f0 (see `landscape`).
+    """
+    start_f0_hz = np.asarray(start_f0_hz, dtype=np.float64)
+    f0 = torch.tensor([target_f0_hz], dtype=torch.float64)
+    target = harmonic_synth(f0, amplitudes.to(torch.float64)[None], n_samples, loss.config.sample_rate)[0]
+    _, grad = landscape(loss, target, start_f0_hz, amplitudes, n_samples, loss.config.sample_rate)
+    far = np.abs(12 * np.log2(start_f0_hz / target_f0_hz)) > min_semitones
+    return float(np.mean(np.sign(grad[far]) == np.sign(start_f0_hz[far] - target_f0_hz)))

@@ -18,18 +18,26 @@ from sotdemo.train import train
 SR = 16000
 
 
-@pytest.fixture(scope="module")
-def smoke_checkpoints(tmp_path_factory):
-    root = tmp_path_factory.mktemp("checkpoints")
+def smoke_config():
     cfg = load_config("sot-2048")
-    cfg = dataclasses.replace(
+    return dataclasses.replace(
         cfg,
         data=dataclasses.replace(cfg.data, n_clips=120),
         train=dataclasses.replace(cfg.train, steps=30, eval_every=10, batch_size=16, learning_rate=1e-3),
     )
+
+
+@pytest.fixture(scope="module")
+def smoke_checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("checkpoints")
     torch.set_num_threads(2)
-    _, metrics = train(cfg, seed=7, out_dir=root / "sot-2048" / "seed-7", progress=False)
+    _, metrics = train(smoke_config(), seed=7, out_dir=root / "sot-2048" / "seed-7", progress=False)
     return root, metrics
+
+
+def test_training_is_deterministic_for_a_seed(smoke_checkpoints):
+    _, again = train(smoke_config(), seed=7, progress=False)
+    assert again["curve"] == smoke_checkpoints[1]["curve"]
 
 
 def test_smoke_training_lowers_the_loss_and_writes_a_checkpoint(smoke_checkpoints, monkeypatch):
