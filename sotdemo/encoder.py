@@ -68,12 +68,12 @@ class ToeplitzLinear(nn.Module):
         super().__init__()
         self.kernel = nn.Parameter(torch.empty(channels, n_in + n_out - 1))
         nn.init.uniform_(self.kernel, -1 / math.sqrt(channels * n_in), 1 / math.sqrt(channels * n_in))
-        taps = torch.arange(n_in)[None, :] - torch.arange(n_out)[:, None] + n_out - 1  # [n_out, n_in]
-        self.register_buffer("taps", taps, persistent=False)
+        self.n_in = n_in
 
     def matrix(self) -> torch.Tensor:
-        """The dense weight, `[n_out, channels * n_in]` (a gather: cheaper than a long convolution)."""
-        return self.kernel[:, self.taps].permute(1, 0, 2).flatten(1)
+        """The dense weight, `[n_out, channels * n_in]`: row o is the kernel window starting at
+        tap n_out-1-o (sliding windows: cheaper than a long convolution, deterministic backward)."""
+        return self.kernel.unfold(1, self.n_in, 1).flip(1).permute(1, 0, 2).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(1) @ self.matrix().T

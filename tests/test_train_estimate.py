@@ -52,8 +52,8 @@ def test_smoke_training_lowers_the_loss_and_writes_a_checkpoint(smoke_checkpoint
     assert np.isfinite(metrics["best_val_lsd"])
 
 
-def tone(f0, seconds=1.0, n_harmonics=5):
-    t = np.arange(int(seconds * SR)) / SR
+def tone(f0, seconds=1.0, n_harmonics=5, rate=SR):
+    t = np.arange(int(seconds * rate)) / rate
     return 0.3 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, n_harmonics + 1))
 
 
@@ -73,7 +73,8 @@ def test_estimate_returns_aligned_frames_and_silence_is_unvoiced(smoke_checkpoin
 @pytest.mark.parametrize("fmt,subtype", [("wav", "PCM_16"), ("flac", "PCM_24")])
 def test_estimate_cli_writes_the_documented_csv(smoke_checkpoints, tmp_path, fmt, subtype):
     path = tmp_path / f"tone.{fmt}"
-    sf.write(path, tone(330.0, 0.5), 44100 if fmt == "wav" else SR, subtype=subtype)
+    rate = 44100 if fmt == "wav" else SR
+    sf.write(path, tone(330.0, 0.5, rate=rate), rate, subtype=subtype)
     out = tmp_path / "out"
     env = {"SOTDEMO_CHECKPOINTS": str(smoke_checkpoints[0]), "PATH": "/usr/bin:/bin"}
     run = subprocess.run(
