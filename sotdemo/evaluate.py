@@ -32,6 +32,17 @@ PAPER_TABLE: dict[str, tuple[str, str, str | None]] = {
 }
 
 
+# Where our recipe differs from the paper's (shown under the table).
+DEVIATIONS = [
+    "STFT frames of every loss lie inside the clip (no padding); the paper's code pads the end, which "
+    "flips SOT's f0 gradient (results/landscape.md).",
+    "Training encodes one CQT frame per clip (the middle one) and synthesizes constant parameters; the data "
+    "are stationary, so this matches encoding all frames. Evaluation uses all 17 frames, as the paper.",
+    "SOT is W_p^p per frame as in paper.md; the paper's public code takes the p-th root (W_p).",
+    "Steps, learning rate and batch size: see each checkpoint's config.json (the paper: 25 000 steps, lr 1e-4, batch 64).",
+]
+
+
 def _summary(values: list[float]) -> str:
     v = np.asarray(values, dtype=np.float64)
     return f"{v.mean():.1f} / {np.median(v):.1f} ({v.std(ddof=1) if len(v) > 1 else 0.0:.1f})"
@@ -83,6 +94,7 @@ def write_table(results: dict[str, dict[str, dict[str, float]]], path: Path) -> 
     for name in order:
         for seed, s in sorted(results.get(name, {}).items(), key=lambda kv: int(kv[0].split("-")[1])):
             lines.append(f"| {name} | {seed.split('-')[1]} | {s['lsd']:.2f} | {s['rpa']:.2f} | {s['rca']:.2f} |")
+    lines += ["", "## Deviations from the paper's recipe", ""] + [f"- {d}" for d in DEVIATIONS]
     descriptions = {name: load_config(name).description for name in order if name in results}
     lines += ["", "## Configurations", ""] + [f"- `{n}`: {d}" for n, d in descriptions.items()]
     text = "\n".join(lines) + "\n"

@@ -68,3 +68,12 @@ def test_bad_model_names_are_refused(checkpoint_dir, name):
 def test_unknown_model_lists_what_exists(checkpoint_dir):
     with pytest.raises(ValueError, match="unknown model 'nope'; available: none"):
         model_lib.load("nope")
+
+
+def test_paper_table_puts_ours_beside_the_papers(tmp_path):
+    from sotdemo.evaluate import write_table
+
+    results = {"sot-2048": {"seed-42": {"lsd": 20.0, "rpa": 99.0, "rca": 99.5}, "seed-123": {"lsd": 22.0, "rpa": 97.0, "rca": 99.0}}}
+    text = write_table(results, tmp_path / "t.md")
+    assert "| sot-2048 | 2 | 21.0 / 21.0 (1.4) | 23.5 / 24.5 (3.5) | 98.0 / 98.0 (1.4) | 75.0 / 99.7 (43.2) |" in text
+    assert "| sot-2048 | 42 | 20.00 | 99.00 | 99.50 |" in text and "Deviations from the paper" in text
