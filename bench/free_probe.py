@@ -26,7 +26,7 @@ logf = torch.full((64,), np.log(args.get("init", 400.0)), requires_grad=True)
 araw = torch.full((64, K), args.get("a0", 0.0), requires_grad=True)
 opt = torch.optim.Adam([logf, araw], args.get("lr", 0.02))
 for step in range(1, args.get("steps", 300) + 1):
-    amps = torch.nn.functional.softplus(araw) if args.get("softplus") else torch.sigmoid(araw)
+    amps = torch.sigmoid(araw)
     pred = harmonic_synth(logf.exp(), amps, 4096)
     loss = L.per_clip(A, pred).sum(); opt.zero_grad(); loss.backward(); opt.step()
     if step % 100 == 0:

@@ -39,8 +39,25 @@ class LoadedAudio:
     warnings: list[str]
 
 
-def prepare(audio: np.ndarray, sample_rate: int, max_seconds: float | None = MAX_SECONDS, name: str = "audio") -> LoadedAudio:
-    """Validate decoded samples `[samples]` or `[samples, channels]` and make them mono 16 kHz."""
+def _check_layout(name: str, sample_rate: int, channels: int) -> None:
+    if not MIN_RATE <= sample_rate <= MAX_RATE:
+        raise AudioError(f"{name}: sample rate {sample_rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+    if channels > MAX_CHANNELS:
+        raise AudioError(f"{name}: {channels} channels is more than the {MAX_CHANNELS} supported")
+
+
+def prepare(
+    audio: np.ndarray,
+    sample_rate: int,
+    max_seconds: float | None = MAX_SECONDS,
+    name: str = "audio",
+    total_samples: int | None = None,
+) -> LoadedAudio:
+    """Validate decoded samples `[samples]` or `[samples, channels]` and make them mono 16 kHz.
+
+    `total_samples`: length of the whole recording when `audio` is only its beginning (as
+    `load` reads it), so the duration and the truncation warning are right.
+    """
     audio = np.asarray(audio)
     if audio.dtype.kind not in "fiu":
         raise AudioError(f"{name}: samples must be numbers, got {audio.dtype}")
@@ -48,18 +65,15 @@ def prepare(audio: np.ndarray, sample_rate: int, max_seconds: float | None = MAX
         audio = audio[:, None]
     if audio.ndim != 2:
         raise AudioError(f"{name}: expected [samples] or [samples, channels], got shape {audio.shape}")
-    if not MIN_RATE <= sample_rate <= MAX_RATE:
-        raise AudioError(f"{name}: sample rate {sample_rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
     channels = audio.shape[1]
-    if channels > MAX_CHANNELS:
-        raise AudioError(f"{name}: {channels} channels is more than the {MAX_CHANNELS} supported")
+    _check_layout(name, sample_rate, channels)
     if audio.shape[0] == 0:
         raise AudioError(f"{name}: the file contains no samples")
     if audio.dtype.kind in "iu":  # integer PCM -> [-1, 1]
         info = np.iinfo(audio.dtype)
         audio = (audio.astype(np.float64) - (info.max + info.min + 1) / 2) / ((info.max - info.min + 1) / 2)
     warnings = []
-    original_seconds = audio.shape[0] / sample_rate
+    original_seconds = (audio.shape[0] if total_samples is None else total_samples) / sample_rate
     truncated = max_seconds is not None and original_seconds > max_seconds
     if truncated:
         audio = audio[: int(max_seconds * sample_rate)]
@@ -102,25 +116,16 @@ def load(path: str | os.PathLike, max_seconds: float | None = MAX_SECONDS) -> Lo
         raise AudioError(f"{name}: {size / 2**20:.0f} MB is over the {MAX_FILE_BYTES / 2**20:.0f} MB limit")
     try:
         with sf.SoundFile(path) as f:
-            rate, channels = f.samplerate, f.channels
-            if channels > MAX_CHANNELS:
-                raise AudioError(f"{name}: {channels} channels is more than the {MAX_CHANNELS} supported")
-            if not MIN_RATE <= rate <= MAX_RATE:
-                raise AudioError(f"{name}: sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
-            frames = -1 if max_seconds is None else int(max_seconds * rate) + 1
+            rate = f.samplerate
+            _check_layout(name, rate, f.channels)  # before reading a byte of a hostile layout
+            frames = -1 if max_seconds is None else int(max_seconds * rate)
             audio = f.read(frames=frames, dtype="float32", always_2d=True)
             total = f.frames
     except AudioError:
         raise
     except (sf.LibsndfileError, RuntimeError, TypeError) as error:
         raise AudioError(f"{name}: not a readable audio file ({_short(error)})") from None
-    loaded = prepare(audio, rate, max_seconds=None, name=name)
-    if max_seconds is not None and total > max_seconds * rate:
-        loaded.audio = loaded.audio[: int(max_seconds * TARGET_RATE)]
-        loaded.truncated = True
-        loaded.original_seconds = total / rate
-        loaded.warnings.insert(0, f"{name} lasts {total / rate:.1f} s; only the first {max_seconds:.0f} s are analysed")
-    return loaded
+    return prepare(audio, rate, max_seconds, name, total_samples=total)
 
 
 def _short(error: Exception) -> str:
