@@ -1,0 +1,306 @@
+"""The Gradio web app: Blocks wiring only (the work is in `sotdemo.views`, figures in `sotdemo.plots`).
+
+Five tabs (Estimate, Synthesize, Transport plan, Loss landscape, Models) and one named API
+endpoint, `/estimate` (audio file in -> pitch-track JSON out). This is the only module of the
+package that imports gradio. Errors a user can cause come back as `gr.Error` with the message of
+the `AudioError`/`ValueError` behind them; anything else is logged on the server and the user
+sees a short message without a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+import gradio as gr
+
+from . import views
+from .audio import MAX_SECONDS, AudioError
+from .model import available
+
+__all__ = ["EXAMPLES_DIR", "MAX_FILE_SIZE", "build"]
+
+log = logging.getLogger("sotdemo.ui")
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+MAX_FILE_SIZE = "50mb"
+PLAY_FRAMES = 12  # frames visited by the transport tab's play-through
+
+INTRO = """# Harmonic parameter estimation with Spectral Optimal Transport
+A small encoder turns each 16 ms frame of audio into a fundamental frequency f0 and 20 harmonic amplitudes;
+a harmonic synthesizer turns those back into sound. It was trained **without labels**, only by comparing
+its resynthesis with the input through **Spectral Optimal Transport** (Torres, Peeters & Richard, ICASSP 2024):
+how far spectral mass must slide along the frequency axis to turn one spectrum into the other."""
+
+ESTIMATE_HELP = f"""Upload a recording (wav, flac, ogg, mp3; any rate, mono or stereo), record one, or pick an example;
+at most the first {MAX_SECONDS:.0f} s are analysed. The **pitch track** is drawn over the input's spectrogram only where a
+frame is voiced (loud enough and a confident pitch); the dotted line is librosa's pYIN for comparison. The
+**amplitude** map shows how strong each harmonic k·f0 is over time, and the two spectrograms below compare the input
+with the resynthesis on shared axes: what the model did not capture (noise, inharmonic partials) is missing below."""
+
+SYNTH_HELP = """Make a tone whose f0 you know, then see what the model makes of it. Tilt sets how fast the harmonics
+fade (dB per octave), vibrato wobbles the pitch, noise is white noise relative to the tone. The figure draws the
+true f0 next to the estimate; RPA is the share of frames within 50 cents (a quarter tone) of the truth."""
+
+TRANSPORT_HELP = """One frame of the last clip you estimated or synthesized: the input is the **target** (green, up),
+the resynthesis the **prediction** (purple, down), both as mass over frequency. Each line of the transport plan carries
+mass from a predicted frequency to a target frequency (thicker = more mass; orange moves up, blue moves down); W is the
+mass times the distance moved (to the power p), the SOT loss of this frame. Below: the two CDFs and the quantile
+functions (the shaded gap is how far each slice of mass travels), the coupling matrix with its marginals, and an
+animation of the mass sliding (OT) beside the fading blend that bin-by-bin losses (L1/L2) see."""
+
+LANDSCAPE_HELP = """A target tone at the f0 you set and a prediction that is the same tone at another f0: how does each loss
+change as the predicted f0 sweeps 40–2000 Hz (log axis)? Below each curve, green means a gradient-descent step moves the
+prediction **toward** the target, red **away**. Transport losses slope toward the target from far away; bin-by-bin
+losses (LIN, MSS) are flat or bumpy until the partials overlap. The race runs gradient descent from one start under each loss."""
+
+MODELS_HELP = """The checkpoints shipped with the app and their metrics (LSD: log-spectral distance of the resynthesis,
+lower is better; RPA/RCA: % of frames within 50 cents of the true pitch, RCA forgiving octave errors), beside the
+paper's table."""
+
+
+def _guard(action: str) -> Callable:
+    """Turn user-caused errors into `gr.Error` with their message; log anything else."""
+
+    def decorate(fn: Callable) -> Callable:
+        def translate(error: Exception) -> gr.Error:
+            if isinstance(error, gr.Error):
+                return error
+            if isinstance(error, (AudioError, ValueError)):
+                return gr.Error(str(error))
+            log.exception("%s failed", action)
+            return gr.Error(f"{action} failed with an internal error ({type(error).__name__}); the server log has the details.")
+
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def generator(*args, **kwargs):
+                try:
+                    yield from fn(*args, **kwargs)
+                except Exception as error:  # noqa: BLE001 - every failure becomes a message
+                    raise translate(error) from None
+
+            return generator
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001
+                raise translate(error) from None
+
+        return wrapper
+
+    return decorate
+
+
+def _examples() -> list[list[str]]:
+    return [[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.wav"))]
+
+
+def _model_banner() -> str:
+    return "" if available() else f"> ⚠ **{views.no_model_message()}**"
+
+
+def _model_choices():
+    return gr.update(choices=available(), value=views.default_model())
+
+
+def _slider_for(clip: views.Clip):
+    return gr.update(minimum=0, maximum=max(len(clip.result.f0_hz) - 1, 1), value=views.default_frame(clip), step=1)
+
+
+def _clip_outputs(clip: views.Clip, log_freq: bool) -> tuple:
+    for warning in clip.warnings:
+        gr.Warning(warning)
+    figures = views.estimate_figures(clip, log_freq)
+    return (views.summary_markdown(clip), figures["pitch"], figures["amplitudes"], figures["spectrograms"], clip.wav_path,
+            [clip.csv_path, clip.wav_path], clip, _slider_for(clip))
+
+
+@_guard("Estimation")
+def run_estimate(path: str | None, model: str | None, log_freq: bool) -> tuple:
+    return _clip_outputs(views.analyse(path, model), log_freq)
+
+
+@_guard("pYIN")
+def add_pyin(clip: views.Clip | None, log_freq: bool) -> tuple:
+    if clip is None:
+        return gr.skip(), clip
+    if clip.pyin is None:
+        clip.pyin = views.pyin_track(clip.audio)
+    return views.pitch_figure(clip, log_freq), clip
+
+
+@_guard("Redrawing")
+def redraw(clip: views.Clip | None, log_freq: bool) -> tuple:
+    if clip is None:
+        return gr.skip(), gr.skip(), gr.skip()
+    figures = views.estimate_figures(clip, log_freq)
+    return figures["pitch"], figures["amplitudes"], figures["spectrograms"]
+
+
+@_guard("Synthesis")
+def run_synthesize(f0, n_harmonics, tilt, noise_db, vibrato_hz, vibrato_cents, seconds, model) -> tuple:
+    synth = views.synthesize(f0, int(n_harmonics), tilt, noise_db, vibrato_hz, vibrato_cents, seconds)
+    clip = views.analyse_synthesized(synth, model, name=f"synthesized {f0:g} Hz tone")
+    r = clip.result
+    from .plots import synthesis_figure
+
+    return ((16000, synth.audio), views.summary_markdown(clip), synthesis_figure(r.times_s, clip.true_f0_hz, r.f0_hz, r.voiced),
+            clip.wav_path, clip, _slider_for(clip))
+
+
+@_guard("Transport plan")
+def run_transport(clip: views.Clip | None, frame: float, n_fft: str, logf: bool, cutoff: bool, p: str) -> tuple:
+    if clip is None:
+        return ("No clip yet: run **Estimate** or **Synthesize** first; this tab then shows that clip's frames.",
+                gr.skip(), gr.skip(), gr.skip(), gr.skip())
+    view = views.transport_view(clip, int(frame), int(n_fft), bool(logf), bool(cutoff), int(p))
+    f = view.figures
+    return view.text, f["plan"], f["cdf"], f["coupling"], f["interpolation"]
+
+
+@_guard("Play-through")
+def play_frames(clip: views.Clip | None, frame: float):
+    if clip is None:
+        raise gr.Error("No clip yet: run Estimate or Synthesize first.")
+    n = len(clip.result.f0_hz)
+    for i in range(PLAY_FRAMES + 1):
+        yield round(i * (n - 1) / PLAY_FRAMES)
+        time.sleep(1.0)
+
+
+@_guard("Loss landscape")
+def run_landscape(target_f0: float, n_harmonics: float, names: list[str]):
+    from .plots import landscape_figure
+
+    grid, curves = views.landscape_curves(target_f0, int(n_harmonics), names)
+    return landscape_figure(grid, curves, target_f0)
+
+
+@_guard("Gradient-descent race")
+def run_race(target_f0: float, start_f0: float, n_harmonics: float, names: list[str], steps: float):
+    from .plots import race_figure
+
+    return race_figure(views.descent_race(target_f0, start_f0, int(n_harmonics), names, int(steps)), target_f0)
+
+
+@_guard("Estimation")
+def api_estimate(audio_file: str | None, model: str | None = None) -> dict:
+    """`/estimate`: an audio file in; per-frame times_s, f0_hz, voiced, confidence, amplitudes out
+    (plus median_f0_hz, note, warnings). `model`: a checkpoint name, empty for the default."""
+    return views.pitch_data(views.analyse(audio_file, model or None))
+
+
+def build() -> gr.Blocks:
+    """The whole app (not launched)."""
+    private = dict(api_visibility="private")
+    with gr.Blocks(title="sotdemo: harmonic estimation with Spectral Optimal Transport") as demo:
+        gr.Markdown(INTRO)
+        banner = gr.Markdown(_model_banner())
+        clip_state = gr.State(None)
+        with gr.Tabs():
+            with gr.Tab("Estimate", id="estimate"):
+                gr.Markdown(ESTIMATE_HELP)
+                with gr.Row():
+                    with gr.Column(scale=2):
+                        audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio in", elem_id="audio-in")
+                        examples = _examples()
+                        if examples:
+                            gr.Examples(examples, inputs=[audio_in], label="Examples (made by the project's synthesizer)")
+                    with gr.Column(scale=1):
+                        model = gr.Dropdown(choices=available(), value=views.default_model(), label="Model", elem_id="model")
+                        log_freq = gr.Checkbox(False, label="Log-frequency spectrograms")
+                        estimate_btn = gr.Button("Estimate", variant="primary", elem_id="estimate-btn")
+                        resynthesis = gr.Audio(label="Resynthesis (harmonic model)", type="filepath", interactive=False)
+                        downloads = gr.File(label="Downloads: pitch track CSV, resynthesis WAV", file_count="multiple", interactive=False)
+                summary = gr.Markdown(elem_id="summary")
+                pitch_plot = gr.Plot(label="Pitch track", elem_id="pitch-plot")
+                amp_plot = gr.Plot(label="Harmonic amplitudes", elem_id="amp-plot")
+                spec_plot = gr.Plot(label="Input vs resynthesis", elem_id="spec-plot")
+
+            with gr.Tab("Synthesize", id="synthesize"):
+                gr.Markdown(SYNTH_HELP)
+                with gr.Row():
+                    with gr.Column():
+                        s_f0 = gr.Slider(40, 2000, value=220, step=1, label="f0 [Hz]")
+                        s_harm = gr.Slider(1, 20, value=8, step=1, label="number of harmonics")
+                        s_tilt = gr.Slider(-24, 0, value=-6, step=1, label="tilt [dB per octave]")
+                        s_noise = gr.Slider(-80, 0, value=-60, step=1, label="noise [dB re tone]")
+                    with gr.Column():
+                        s_vib_hz = gr.Slider(0, 10, value=5, step=0.5, label="vibrato rate [Hz]")
+                        s_vib_ct = gr.Slider(0, 200, value=30, step=5, label="vibrato depth [cents]")
+                        s_seconds = gr.Slider(0.5, 10, value=2, step=0.5, label="duration [s]")
+                        synth_btn = gr.Button("Synthesize and estimate", variant="primary")
+                with gr.Row():
+                    synth_audio = gr.Audio(label="Synthesized tone", interactive=False)
+                    synth_resynthesis = gr.Audio(label="Model's resynthesis", type="filepath", interactive=False)
+                synth_summary = gr.Markdown()
+                synth_plot = gr.Plot(label="Ground truth vs estimate")
+
+            with gr.Tab("Transport plan", id="transport"):
+                gr.Markdown(TRANSPORT_HELP)
+                with gr.Row():
+                    frame = gr.Slider(0, 1, value=0, step=1, label="frame (16 ms each)", elem_id="frame-slider", scale=3)
+                    play_btn = gr.Button("▶ play through frames", scale=1)
+                with gr.Row():
+                    n_fft = gr.Radio(["2048", "512"], value="2048", label="SOT window size (samples)")
+                    logf = gr.Checkbox(False, label="LogF (log-frequency positions)")
+                    cutoff = gr.Checkbox(True, label="frequency cutoff")
+                    p = gr.Radio(["1", "2"], value="2", label="p (cost |distance|^p)")
+                transport_info = gr.Markdown("No clip yet: run **Estimate** or **Synthesize** first.", elem_id="transport-info")
+                plan_plot = gr.Plot(label="Transport plan", elem_id="plan-plot")
+                with gr.Row():
+                    cdf_plot = gr.Plot(label="CDFs and quantile functions")
+                with gr.Row():
+                    coupling_plot = gr.Plot(label="Coupling matrix")
+                    interp_plot = gr.Plot(label="Displacement interpolation vs linear blend")
+
+            with gr.Tab("Loss landscape", id="landscape"):
+                gr.Markdown(LANDSCAPE_HELP)
+                with gr.Row():
+                    l_target = gr.Slider(40, 2000, value=440, step=1, label="target f0 [Hz]")
+                    l_harm = gr.Slider(1, 20, value=5, step=1, label="harmonics (equal amplitudes)")
+                l_losses = gr.CheckboxGroup(list(views.LOSSES), value=list(views.LOSSES)[:2] + ["LIN", "MSS"], label="losses")
+                landscape_btn = gr.Button("Compute landscape", variant="primary")
+                landscape_plot = gr.Plot(label="Loss vs predicted f0")
+                with gr.Row():
+                    r_start = gr.Slider(40, 2000, value=120, step=1, label="start f0 [Hz]")
+                    r_steps = gr.Slider(10, 200, value=60, step=10, label="iterations")
+                    race_btn = gr.Button("Run the race")
+                race_plot = gr.Plot(label="Gradient-descent race")
+
+            with gr.Tab("Models", id="models"):
+                gr.Markdown(MODELS_HELP)
+                models_md = gr.Markdown()
+                refresh_btn = gr.Button("Refresh")
+
+        # the /estimate API: hidden components, one named endpoint
+        with gr.Row(visible=False):
+            api_file = gr.File(type="filepath", label="audio_file")
+            api_model = gr.Textbox(value="", label="model")
+            api_out = gr.JSON(label="pitch track")
+            api_btn = gr.Button("api")
+
+        estimate_outputs = [summary, pitch_plot, amp_plot, spec_plot, resynthesis, downloads, clip_state, frame]
+        transport_inputs = [clip_state, frame, n_fft, logf, cutoff, p]
+        transport_outputs = [transport_info, plan_plot, cdf_plot, coupling_plot, interp_plot]
+
+        estimate_btn.click(run_estimate, [audio_in, model, log_freq], estimate_outputs, **private).success(
+            add_pyin, [clip_state, log_freq], [pitch_plot, clip_state], **private)
+        log_freq.change(redraw, [clip_state, log_freq], [pitch_plot, amp_plot, spec_plot], **private)
+        synth_btn.click(run_synthesize, [s_f0, s_harm, s_tilt, s_noise, s_vib_hz, s_vib_ct, s_seconds, model],
+                        [synth_audio, synth_summary, synth_plot, synth_resynthesis, clip_state, frame], **private)
+        gr.on([frame.change, n_fft.change, logf.change, cutoff.change, p.change], run_transport, transport_inputs,
+              transport_outputs, trigger_mode="always_last", **private)
+        play_btn.click(play_frames, [clip_state, frame], [frame], **private)
+        landscape_btn.click(run_landscape, [l_target, l_harm, l_losses], [landscape_plot], **private)
+        race_btn.click(run_race, [l_target, r_start, l_harm, l_losses, r_steps], [race_plot], **private)
+        refresh_btn.click(views.models_markdown, None, [models_md], **private).then(_model_choices, None, [model], **private)
+        demo.load(_model_choices, None, [model], **private).then(_model_banner, None, [banner], **private).then(
+            views.models_markdown, None, [models_md], **private)
+        api_btn.click(api_estimate, [api_file, api_model], [api_out], api_name="estimate")
+    return demo

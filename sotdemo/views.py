@@ -1,0 +1,432 @@
+"""What each tab of the web app computes, with no gradio: audio in -> numbers and figures out.
+
+`sotdemo.ui` only wires these functions to widgets; the tests and the benchmark call them
+directly. Errors a user can cause raise `AudioError` or `ValueError` with a message fit to show.
+
+- Estimate: `analyse` (load + `estimate.estimate` + summary + downloads), `estimate_figures`,
+  `pyin_track`, `pitch_data` (the `/estimate` API's JSON).
+- Synthesize: `synthesize` (a harmonic tone with tilt, vibrato and noise, and its true f0).
+- Transport plan: `frame_spectra` and `transport_view` for one frame of a clip.
+- Loss landscape: `LOSSES`, `landscape_curves`, `descent_race`.
+- Models: `models_markdown`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import librosa
+import numpy as np
+import plotly.graph_objects as go
+import soundfile as sf
+import torch
+
+from . import ot, plots
+from .audio import AudioError, LoadedAudio, load, prepare
+from .config import load_config
+from .estimate import Estimate, estimate, write_csv
+from .losses import LossConfig, SpectralLoss, landscape, sot_positions
+from .metrics import lsd, raw_pitch_accuracy
+from .model import DEFAULT_MODEL, available, checkpoint_root
+from .spectral import HOP, SAMPLE_RATE, stft, stft_frequencies
+from .synth import harmonic_synth
+
+__all__ = [
+    "Clip", "LOSSES", "Synthesized", "TransportView", "analyse", "default_model", "descent_race", "estimate_figures",
+    "frame_spectra", "landscape_curves", "models_markdown", "pitch_data", "pyin_track", "summary_markdown", "synthesize",
+    "transport_view",
+]
+
+PYIN_HOP = 512  # pYIN is the slow part of the Estimate tab; every 2nd frame is enough for an overlay
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+
+
+@dataclass
+class Clip:
+    """An analysed clip: the input, the estimate and where its downloads were written."""
+
+    name: str
+    audio: np.ndarray  # [samples] float32, 16 kHz mono
+    result: Estimate
+    warnings: list[str] = field(default_factory=list)
+    csv_path: str | None = None
+    wav_path: str | None = None
+    lsd_db: float = float("nan")
+    true_f0_hz: np.ndarray | None = None  # [frames] when the clip was synthesized
+    pyin: tuple[np.ndarray, np.ndarray] | None = None  # (times_s, f0_hz) once computed
+
+
+def default_model() -> str | None:
+    """The model the dropdown starts on: `DEFAULT_MODEL` if shipped, else the first available."""
+    names = available()
+    if DEFAULT_MODEL in names:
+        return DEFAULT_MODEL
+    return names[0] if names else None
+
+
+def no_model_message() -> str:
+    return (f"No trained model is available (looked in {checkpoint_root().name}/). Estimate, Synthesize and the transport plan "
+            "of a clip need one: train with `python -m sotdemo train --config sot-2048 --seed 42`. "
+            "The loss landscape works without a model.")
+
+
+def _require_model(model: str | None) -> str:
+    if not model:
+        if not available():
+            raise ValueError(no_model_message())
+        return default_model()
+    return model
+
+
+def _stem(name: str) -> str:
+    stem = Path(name).stem or "audio"
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:60]
+
+
+def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: str | Path | None = None) -> Clip:
+    """Estimate a loaded clip, measure the LSD of its resynthesis and write CSV + WAV downloads."""
+    result = estimate(loaded.audio, loaded.sample_rate, _require_model(model))
+    clip = Clip(name=name, audio=loaded.audio, result=result, warnings=list(loaded.warnings))
+    clip.lsd_db = float(lsd(torch.from_numpy(loaded.audio), torch.from_numpy(result.resynthesis)))
+    out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="sotdemo-"))
+    clip.csv_path = str(out / f"{_stem(name)}_f0.csv")
+    clip.wav_path = str(out / f"{_stem(name)}_resynthesis.wav")
+    write_csv(result, clip.csv_path)
+    sf.write(clip.wav_path, result.resynthesis, result.sample_rate, subtype="PCM_16")
+    return clip
+
+
+def analyse(path: str | Path, model: str | None, out_dir: str | Path | None = None) -> Clip:
+    """The Estimate tab's work for an audio file: `audio.load` (first 60 s) and `analyse_audio`."""
+    if not path:
+        raise AudioError("no audio: upload a file, record, or pick an example first")
+    return analyse_audio(load(path), Path(path).name, model, out_dir)
+
+
+def note_name(f0_hz: float) -> str:
+    """Nearest equal-tempered note and the deviation in cents, e.g. 'A4 +3 ct'."""
+    midi = librosa.hz_to_midi(f0_hz)
+    cents = 100 * (midi - round(midi))
+    return f"{librosa.midi_to_note(round(midi), unicode=False)} {cents:+.0f} ct"
+
+
+def summary_markdown(clip: Clip) -> str:
+    """Per-clip summary: duration, voiced share, median f0 and note, LSD, warnings."""
+    r = clip.result
+    voiced = r.f0_hz[r.voiced]
+    lines = [f"**{clip.name}** · {len(clip.audio) / SAMPLE_RATE:.2f} s analysed · model `{r.model_name}` · "
+             f"{len(r.f0_hz)} frames of {1000 * HOP / SAMPLE_RATE:.0f} ms, {100 * r.voiced.mean():.0f} % voiced"]
+    if voiced.size:
+        median = float(np.median(voiced))
+        lines.append(f"**median f0 {median:.1f} Hz ({note_name(median)})** · range {np.percentile(voiced, 5):.0f}–"
+                     f"{np.percentile(voiced, 95):.0f} Hz (5–95 %) · resynthesis LSD {clip.lsd_db:.1f} dB²")
+    else:
+        lines.append(f"**no voiced frame** (too quiet or no clear pitch) · resynthesis LSD {clip.lsd_db:.1f} dB²")
+    if clip.true_f0_hz is not None:
+        rpa = raw_pitch_accuracy(clip.true_f0_hz, r.f0_hz) * 100
+        lines.append(f"**RPA {rpa:.1f} %** of frames within 50 cents of the true f0 (every frame counted)")
+    lines += [f"⚠ {w}" for w in clip.warnings + r.warnings]
+    return "  \n".join(lines)
+
+
+def pyin_track(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
+    """librosa's pYIN f0 (40–2000 Hz) for comparison: `(times_s [n], f0_hz [n])`, NaN = unvoiced.
+
+    Hop 512 (32 ms) and 0.25-semitone states: the full-resolution setting costs ~10 s per 10 s
+    of audio on one core, too slow for an overlay.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if len(audio) < 2048:
+        audio = np.pad(audio, (0, 2048 - len(audio)))
+    f0, voiced, _ = librosa.pyin(audio, fmin=40.0, fmax=2000.0, sr=sample_rate, frame_length=2048, hop_length=PYIN_HOP,
+                                 resolution=0.25, n_thresholds=50)
+    f0 = np.where(voiced, f0, np.nan)
+    return np.arange(len(f0)) * PYIN_HOP / sample_rate, f0
+
+
+def estimate_figures(clip: Clip, log_freq: bool = False) -> dict[str, go.Figure]:
+    """The Estimate tab's figures: 'pitch' (track over spectrogram, with pYIN once `clip.pyin` is
+    set), 'amplitudes', 'spectrograms' (input vs resynthesis)."""
+    r = clip.result
+    input_spec = plots.spectrogram(clip.audio, log_freq=log_freq)
+    resynthesis_spec = plots.spectrogram(r.resynthesis, log_freq=log_freq)
+    pyin_times, pyin_f0 = clip.pyin if clip.pyin is not None else (None, None)
+    return {
+        "pitch": plots.pitch_figure(input_spec, r.times_s, r.f0_hz, r.voiced, pyin_times, pyin_f0, r.model_name),
+        "amplitudes": plots.amplitude_figure(r.times_s, r.amplitudes, r.voiced),
+        "spectrograms": plots.comparison_figure(input_spec, resynthesis_spec),
+    }
+
+
+def pitch_figure(clip: Clip, log_freq: bool = False) -> go.Figure:
+    """Only the pitch figure (after pYIN arrives)."""
+    r = clip.result
+    pyin_times, pyin_f0 = clip.pyin if clip.pyin is not None else (None, None)
+    return plots.pitch_figure(plots.spectrogram(clip.audio, log_freq=log_freq), r.times_s, r.f0_hz, r.voiced, pyin_times, pyin_f0,
+                              r.model_name)
+
+
+def default_frame(clip: Clip) -> int:
+    """A frame worth looking at first: the most confident voiced frame, else the loudest one."""
+    r = clip.result
+    if r.voiced.any():
+        return int(np.argmax(np.where(r.voiced, r.confidence, -1.0)))
+    rms = librosa.feature.rms(y=clip.audio, frame_length=2048, hop_length=HOP)[0][: len(r.f0_hz)]
+    return int(np.argmax(rms))
+
+
+def pitch_data(clip: Clip) -> dict:
+    """The `/estimate` API's answer: per-frame pitch track and amplitudes, plus a summary."""
+    r = clip.result
+    voiced = r.f0_hz[r.voiced]
+    median = float(np.median(voiced)) if voiced.size else None
+    return {
+        "name": clip.name,
+        "model": r.model_name,
+        "sample_rate": r.sample_rate,
+        "hop_s": HOP / SAMPLE_RATE,
+        "duration_s": len(clip.audio) / SAMPLE_RATE,
+        "median_f0_hz": median,
+        "note": note_name(median) if median else None,
+        "voiced_fraction": float(r.voiced.mean()),
+        "lsd_db": clip.lsd_db,
+        "warnings": clip.warnings + r.warnings,
+        "times_s": np.round(r.times_s, 4).tolist(),
+        "f0_hz": np.round(r.f0_hz, 3).tolist(),
+        "voiced": r.voiced.astype(bool).tolist(),
+        "confidence": np.round(r.confidence, 4).tolist(),
+        "amplitudes": np.round(r.amplitudes, 6).tolist(),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Synthesize
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Synthesized:
+    audio: np.ndarray  # [samples] float32 at 16 kHz, peak 0.8 (before noise)
+    true_f0_hz: np.ndarray  # [frames] f0 at the estimator's frame times
+
+
+def synthesize(
+    f0_hz: float = 220.0,
+    n_harmonics: int = 8,
+    tilt_db_per_octave: float = -6.0,
+    noise_db: float = -60.0,
+    vibrato_hz: float = 0.0,
+    vibrato_cents: float = 0.0,
+    seconds: float = 2.0,
+    seed: int = 0,
+) -> Synthesized:
+    """A harmonic tone from the project's synthesizer: amplitudes fall by `tilt_db_per_octave`
+    (harmonic k at 0 dB + tilt·log2 k), sinusoidal vibrato, white noise at `noise_db` re the tone's
+    RMS. Returns the audio and the true f0 at every estimator frame (hop 256)."""
+    if not 30 <= f0_hz <= 4000:
+        raise ValueError(f"f0 {f0_hz:g} Hz is outside 30-4000 Hz")
+    if not 0.1 <= seconds <= 60:
+        raise ValueError(f"duration {seconds:g} s is outside 0.1-60 s")
+    n_harmonics = int(np.clip(n_harmonics, 1, 40))
+    n = int(seconds * SAMPLE_RATE)
+    n_frames = 1 + n // HOP
+    t = np.arange(n_frames) * HOP / SAMPLE_RATE
+    f0 = f0_hz * 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * vibrato_hz * t))
+    k = np.arange(1, n_harmonics + 1)
+    amps = 10 ** (tilt_db_per_octave * np.log2(k) / 20)
+    audio = harmonic_synth(torch.from_numpy(f0)[None], torch.from_numpy(amps)[None, None].expand(1, n_frames, -1), n,
+                           SAMPLE_RATE, hop_length=HOP)[0].numpy()
+    audio = 0.8 * audio / max(np.abs(audio).max(), 1e-9)
+    if noise_db > -120:
+        rms = np.sqrt(np.mean(audio**2))
+        audio = audio + np.random.default_rng(seed).normal(0, rms * 10 ** (noise_db / 20), n)
+        audio = np.clip(audio, -1, 1)
+    return Synthesized(audio.astype(np.float32), f0)
+
+
+def analyse_synthesized(synth: Synthesized, model: str | None, name: str = "synthesized tone") -> Clip:
+    """Estimate a synthesized tone; the clip keeps the ground truth for RPA and plots."""
+    clip = analyse_audio(prepare(synth.audio, SAMPLE_RATE, name=name), name, model)
+    clip.true_f0_hz = synth.true_f0_hz[: len(clip.result.f0_hz)]
+    return clip
+
+
+# ----------------------------------------------------------------------------------------------
+# Transport plan of one frame
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class TransportView:
+    w: float  # W_p^p between the frame's target and prediction (the SOT term of that frame)
+    text: str
+    figures: dict[str, go.Figure]
+
+
+def frame_spectra(audio: np.ndarray, resynthesis: np.ndarray, frame: int, n_fft: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Power spectra `[n_fft//2+1]` of input (target) and resynthesis (prediction) around frame
+    `frame` (centre at frame*256 samples), flat-top window as in the SOT loss; zero-padded at the
+    clip's edges."""
+    centre = int(frame) * HOP
+    segments = []
+    for signal in (audio, resynthesis):
+        padded = np.pad(np.asarray(signal, dtype=np.float64), (n_fft // 2, n_fft // 2))
+        segments.append(padded[centre : centre + n_fft])
+    spec = stft(torch.from_numpy(np.stack(segments)), n_fft, HOP, "flattop", power=True)[:, 0]
+    return spec[0].numpy(), spec[1].numpy()
+
+
+def transport_view(clip: Clip, frame: int, n_fft: int = 2048, logf: bool = False, cutoff: bool = True, p: int = 2,
+                   n_steps: int = 21) -> TransportView:
+    """Every figure of the Transport plan tab for one frame, and W_p^p of that frame."""
+    frame = int(np.clip(frame, 0, len(clip.result.f0_hz) - 1))
+    target, pred = frame_spectra(clip.audio, clip.result.resynthesis, frame, n_fft)
+    positions = sot_positions(n_fft, logf)
+    freqs = stft_frequencies(n_fft)
+    w = float(ot.wasserstein_1d(torch.from_numpy(target), torch.from_numpy(pred), torch.from_numpy(positions), p, cutoff))
+    source_bin, target_bin, mass = ot.plan_indices(target, pred, cutoff)
+    target_cdf = ot.cdf(target)
+    pred_cdf = ot.cdf(pred, cutoff_mass=float(target.sum()) if cutoff else None)
+    levels = np.linspace(0, 1, 801)
+    cutoff_mass = float(target.sum()) if cutoff else None
+    # frequency range that holds 99.9 % of both spectra's mass, at least 500 Hz
+    reach = max(freqs[min(np.searchsorted(c, 0.999), len(freqs) - 1)] for c in (target_cdf, ot.cdf(pred)))
+    fmax = float(min(freqs[-1], max(500.0, 1.15 * reach)))
+    coupling = ot.coupling_matrix(target, pred, cutoff=cutoff)
+    times = np.linspace(0, 1, n_steps)
+    displacement = np.stack([ot.displacement_interpolation(target, pred, positions, t, cutoff) for t in times])
+    a, b = target / max(target.sum(), 1e-30), pred / max(pred.sum(), 1e-30)
+    linear = np.stack([(1 - t) * b + t * a for t in times])
+    silent = [name for name, s in (("target", target), ("prediction", pred)) if s.sum() <= ot.SILENCE_FLOOR]
+    r = clip.result
+    text = (f"frame {frame} at {r.times_s[frame]:.3f} s · estimated f0 {r.f0_hz[frame]:.1f} Hz "
+            f"({'voiced' if r.voiced[frame] else 'unvoiced'}) · window {n_fft}, {'log' if logf else 'linear'} frequency, "
+            f"cutoff {'on' if cutoff else 'off'}, p = {p} · **W_{p}^{p} = {w:.3g}** (positions on a 0…1 axis)")
+    if silent:
+        text += f" · ⚠ the {' and '.join(silent)} frame is silent: treated as uniform mass"
+    figures = {
+        "plan": plots.transport_figure(freqs, a, b, source_bin, target_bin, mass, fmax, logf),
+        "cdf": plots.cdf_figure(freqs, target_cdf, pred_cdf, levels, ot.quantile_function(target, freqs, levels),
+                                ot.quantile_function(pred, freqs, levels, cutoff_mass), fmax, logf),
+        "coupling": plots.coupling_figure(freqs, coupling, fmax),
+        "interpolation": plots.interpolation_figure(freqs, times, displacement, linear, fmax, logf),
+    }
+    return TransportView(w, text, figures)
+
+
+# ----------------------------------------------------------------------------------------------
+# Loss landscape and gradient-descent race
+# ----------------------------------------------------------------------------------------------
+def _loss(name: str, **changes) -> LossConfig:
+    return dataclasses.replace(load_config(name).loss, **changes)
+
+
+LOSSES: dict[str, callable] = {
+    "SOT-2048 (transport term only)": lambda: _loss("sot-2048", lin_weight=0.0),
+    "SOT-2048 (paper row: + 0.05 LIN)": lambda: _loss("sot-2048"),
+    "SOT-512": lambda: _loss("sot-512"),
+    "SOT-512 LogF": lambda: _loss("sot-512-logf"),
+    "SOT-2048 no cutoff": lambda: _loss("sot-2048-nocut"),
+    "LIN": lambda: _loss("lin"),
+    "MSS": lambda: _loss("mss"),
+}
+LANDSCAPE_SAMPLES = 4096  # one training clip: 0.256 s
+
+
+def _tone_amplitudes(n_harmonics: int) -> torch.Tensor:
+    return torch.ones(int(np.clip(n_harmonics, 1, 20)), dtype=torch.float64)
+
+
+def _check_f0(name: str, f0_hz: float) -> float:
+    if not 40 <= float(f0_hz) <= 2000:
+        raise ValueError(f"{name} {f0_hz:g} Hz is outside 40-2000 Hz")
+    return float(f0_hz)
+
+
+def landscape_curves(target_f0_hz: float, n_harmonics: int, names: list[str], n_points: int = 120) -> tuple[np.ndarray, dict]:
+    """Loss and d loss / d f0 for predicted f0 on a log grid 40–2000 Hz, for each loss in `names`.
+
+    Target and prediction are harmonic tones with `n_harmonics` equal amplitudes (4096 samples).
+    Returns `(f0_grid [n_points], {name: (values, grads)})`.
+    """
+    target_f0_hz = _check_f0("target f0", target_f0_hz)
+    unknown = [n for n in names if n not in LOSSES]
+    if unknown or not names:
+        raise ValueError(f"choose losses among: {', '.join(LOSSES)}")
+    grid = np.geomspace(40, 2000, n_points)
+    amps = _tone_amplitudes(n_harmonics)
+    target = harmonic_synth(torch.tensor([target_f0_hz], dtype=torch.float64), amps[None], LANDSCAPE_SAMPLES)[0]
+    return grid, {name: landscape(SpectralLoss(LOSSES[name]()), target, grid, amps, LANDSCAPE_SAMPLES) for name in names}
+
+
+def descent_race(target_f0_hz: float, start_f0_hz: float, n_harmonics: int, names: list[str], steps: int = 60,
+                 learning_rate: float = 0.05) -> dict[str, np.ndarray]:
+    """Gradient descent on one harmonic oscillator's f0 under each loss, from the same start.
+
+    Adam on log2 f0 (step ~`learning_rate` octaves, so the losses' very different scales do not
+    matter), f0 kept in 30–4000 Hz. Returns `{name: f0 per iteration [steps + 1]}`.
+    """
+    target_f0_hz = _check_f0("target f0", target_f0_hz)
+    start_f0_hz = _check_f0("start f0", start_f0_hz)
+    amps = _tone_amplitudes(n_harmonics)[None]
+    target = harmonic_synth(torch.tensor([target_f0_hz], dtype=torch.float64), amps, LANDSCAPE_SAMPLES)
+    out = {}
+    for name in names:
+        loss = SpectralLoss(LOSSES[name]())
+        log_f0 = torch.tensor([math.log2(start_f0_hz)], dtype=torch.float64, requires_grad=True)
+        optimiser = torch.optim.Adam([log_f0], lr=learning_rate)
+        path = [start_f0_hz]
+        for _ in range(steps):
+            optimiser.zero_grad()
+            loss(target, harmonic_synth(2**log_f0, amps, LANDSCAPE_SAMPLES)).backward()
+            optimiser.step()
+            with torch.no_grad():
+                log_f0.clamp_(math.log2(30), math.log2(4000))
+            path.append(float(2 ** log_f0.item()))
+        out[name] = np.array(path)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Models
+# ----------------------------------------------------------------------------------------------
+def _metrics(name: str) -> dict:
+    from .model import resolve
+
+    try:
+        return json.loads((resolve(name) / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def models_markdown() -> str:
+    """The shipped checkpoints with their validation/test metrics, the reproduced table if
+    `results/paper_table.md` exists (else a clear 'not yet evaluated'), and the paper's table."""
+    from .evaluate import PAPER_TABLE
+
+    names = available()
+    lines = ["### Shipped checkpoints", ""]
+    if not names:
+        lines.append(no_model_message())
+    else:
+        lines += ["| model | val LSD | val RPA % | val RCA % | test LSD | test RPA % | test RCA % | steps |", "|---|---|---|---|---|---|---|---|"]
+        for name in names:
+            m = _metrics(name)
+            test = m.get("test", {})
+            cell = lambda v: f"{v:.2f}" if isinstance(v, (int, float)) else "–"  # noqa: E731
+            default = " (default)" if name == default_model() else ""
+            lines.append(f"| `{name}`{default} | {cell(m.get('best_val_lsd'))} | {cell(m.get('best_val_rpa'))} | {cell(m.get('best_val_rca'))} "
+                         f"| {cell(test.get('lsd'))} | {cell(test.get('rpa'))} | {cell(test.get('rca'))} | {m.get('best_step', '–')} |")
+    lines += ["", "### Reproduction of the paper's table", ""]
+    table = RESULTS / "paper_table.md"
+    if table.is_file():
+        body = table.read_text().split("\n", 1)[1]  # drop the file's own title
+        lines.append(body.replace("\n## ", "\n#### "))
+    else:
+        lines.append("**Not yet evaluated**: `results/paper_table.md` does not exist. Run `python -m sotdemo evaluate` "
+                     "after training to score every checkpoint on the test split. The paper's figures:")
+        lines += ["", "| config | LSD ↓ | RPA % ↑ | RCA % ↑ |", "|---|---|---|---|"]
+        lines += [f"| {name} | {lsd_} | {rpa} | {rca or '–'} |" for name, (lsd_, rpa, rca) in PAPER_TABLE.items()]
+        lines.append("\nmean / median (std) over 5 seeds (Torres et al., ICASSP 2024, Table 1).")
+    return "\n".join(lines)
