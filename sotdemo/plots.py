@@ -153,6 +153,12 @@ def pitch_figure(
 
 def amplitude_figure(times_s: np.ndarray, amplitudes: np.ndarray, voiced: np.ndarray) -> go.Figure:
     """Harmonic amplitudes over time: `amplitudes[frames, K]` (linear) drawn in dB; unvoiced blank."""
+    if not np.any(voiced):
+        fig = go.Figure()
+        fig.add_annotation(text="no voiced frame: nothing to show", showarrow=False, font=dict(size=16), x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+        fig.update_layout(title="Harmonic amplitudes", xaxis=dict(visible=False), yaxis=dict(visible=False), **_LAYOUT)
+        return fig
     db = 20 * np.log10(np.maximum(amplitudes, 1e-5)).T  # [K, frames]
     db[:, ~np.asarray(voiced, bool)] = np.nan
     db = _pool_max(np.nan_to_num(db, nan=-1e9), 700, axis=1)
@@ -166,12 +172,12 @@ def amplitude_figure(times_s: np.ndarray, amplitudes: np.ndarray, voiced: np.nda
 
 def comparison_figure(input_spec: Spectrogram, resynthesis_spec: Spectrogram) -> go.Figure:
     """Input and resynthesis spectrograms, one above the other, with linked time and frequency axes."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.08,
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=("input", "resynthesis (harmonic model)"))
     fig.add_trace(_heatmap(input_spec, "input"), row=1, col=1)
     fig.add_trace(_heatmap(resynthesis_spec, "resynthesis", showscale=False), row=2, col=1)
-    axis = _freq_axis(input_spec.log_freq)
-    fig.update_yaxes(**axis)
+    fig.update_yaxes(**_freq_axis(input_spec.log_freq))
+    fig.update_yaxes(matches="y", row=2, col=1)  # zooming in frequency zooms both
     fig.update_xaxes(title_text="time [s]", row=2, col=1)
     fig.update_layout(**{**_LAYOUT, "height": 560})
     return fig
@@ -217,15 +223,18 @@ def transport_figure(
     """
     fig = go.Figure()
     scale = max(float(target.max()), float(pred.max()), 1e-12)
-    fig.add_trace(go.Scatter(x=freqs_hz, y=0.15 + 0.85 * target / scale, fill="tozeroy", mode="lines", name="target spectrum (mass)",
-                             line=dict(color=TARGET, width=1), fillcolor="rgba(27,158,119,0.35)", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=freqs_hz, y=-0.15 - 0.85 * pred / scale, fill="tozeroy", mode="lines", name="predicted spectrum (mass)",
-                             line=dict(color=PRED, width=1), fillcolor="rgba(117,112,179,0.35)", hoverinfo="skip"))
+    for sign, values, colour, fill, name in ((1, target, TARGET, "rgba(27,158,119,0.35)", "target spectrum (mass)"),
+                                             (-1, pred, PRED, "rgba(117,112,179,0.35)", "predicted spectrum (mass)")):
+        fig.add_trace(go.Scatter(x=freqs_hz, y=np.full(len(freqs_hz), 0.15 * sign), mode="lines", line=dict(width=0),
+                                 showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=freqs_hz, y=sign * (0.15 + 0.85 * values / scale), fill="tonexty", mode="lines", name=name,
+                                 line=dict(color=colour, width=1), fillcolor=fill, hoverinfo="skip"))
     order = np.argsort(mass)[::-1][:max_lines]
     shown = float(mass[order].sum()) if mass.size else 0.0
     top = float(mass[order[0]]) if order.size else 1.0
     levels = [(0.5, 1.01, 6, 0.9), (0.2, 0.5, 4, 0.7), (0.05, 0.2, 2.5, 0.5), (0.0, 0.05, 1, 0.3)]
     for direction, colour, label in ((1, UP, "moves up"), (-1, DOWN, "moves down"), (0, STAY, "stays")):
+        first = True
         for lo, hi, width, opacity in levels:
             chosen = [e for e in order if lo <= mass[e] / top < hi and np.sign(target_bin[e] - source_bin[e]) == direction]
             if not chosen:
@@ -235,8 +244,8 @@ def transport_figure(
             xs[0::3], xs[1::3] = freqs_hz[source_bin[chosen]], freqs_hz[target_bin[chosen]]
             ys[0::3], ys[1::3] = -0.15, 0.15
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=width), opacity=opacity,
-                                     name=f"plan: mass {label}", legendgroup=label, showlegend=lo == levels[-1][0] or width == 6,
-                                     hoverinfo="skip"))
+                                     name=f"plan: mass {label}", legendgroup=label, showlegend=first, hoverinfo="skip"))
+            first = False
     fig.update_layout(
         title=f"Transport plan: the {len(order)} heaviest of {mass.size} moves ({100 * shown:.1f} % of the mass)",
         xaxis=_xaxis(logf, fmax_hz), yaxis=dict(showticklabels=False, title="prediction ↓   ·   target ↑", range=[-1.05, 1.05]),
@@ -292,7 +301,7 @@ def coupling_figure(freqs_hz: np.ndarray, coupling: np.ndarray, fmax_hz: float, 
     fig = make_subplots(rows=2, cols=2, column_widths=[0.8, 0.2], row_heights=[0.22, 0.78], shared_xaxes="columns",
                         shared_yaxes="rows", horizontal_spacing=0.02, vertical_spacing=0.03)
     z = np.where(pooled > 0, np.log10(np.maximum(pooled, 1e-12)), np.nan)
-    fig.add_trace(go.Heatmap(x=centres, y=centres, z=z, zmin=-6, zmax=0, colorscale="Inferno", colorbar=dict(title="log₁₀ mass", x=1.02),
+    fig.add_trace(go.Heatmap(x=centres, y=centres, z=z, zmin=-6, zmax=0, colorscale="YlOrRd", colorbar=dict(title="log₁₀ mass", x=1.02),
                              hovertemplate="from %{y:.0f} Hz to %{x:.0f} Hz: 10^%{z:.1f}<extra></extra>"), row=2, col=1)
     fig.add_trace(go.Scatter(x=[centres[0], centres[-1]], y=[centres[0], centres[-1]], mode="lines", line=dict(color="#888", dash="dot"),
                              showlegend=False, hoverinfo="skip"), row=2, col=1)

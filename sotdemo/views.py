@@ -76,10 +76,14 @@ def no_model_message() -> str:
 
 
 def _require_model(model: str | None) -> str:
+    """`model`, or the default one; ValueError naming the choices if it does not exist."""
+    from .model import resolve
+
     if not model:
         if not available():
             raise ValueError(no_model_message())
         return default_model()
+    resolve(model)
     return model
 
 
@@ -103,6 +107,7 @@ def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: st
 
 def analyse(path: str | Path, model: str | None, out_dir: str | Path | None = None) -> Clip:
     """The Estimate tab's work for an audio file: `audio.load` (first 60 s) and `analyse_audio`."""
+    model = _require_model(model)
     if not path:
         raise AudioError("no audio: upload a file, record, or pick an example first")
     return analyse_audio(load(path), Path(path).name, model, out_dir)
@@ -257,6 +262,9 @@ def analyse_synthesized(synth: Synthesized, model: str | None, name: str = "synt
 # ----------------------------------------------------------------------------------------------
 # Transport plan of one frame
 # ----------------------------------------------------------------------------------------------
+_SUB, _SUP = dict(zip(range(1, 4), "₁₂₃")), dict(zip(range(1, 4), "¹²³"))
+
+
 @dataclass
 class TransportView:
     w: float  # W_p^p between the frame's target and prediction (the SOT term of that frame)
@@ -280,6 +288,8 @@ def frame_spectra(audio: np.ndarray, resynthesis: np.ndarray, frame: int, n_fft:
 def transport_view(clip: Clip, frame: int, n_fft: int = 2048, logf: bool = False, cutoff: bool = True, p: int = 2,
                    n_steps: int = 21) -> TransportView:
     """Every figure of the Transport plan tab for one frame, and W_p^p of that frame."""
+    if p not in _SUB:
+        raise ValueError(f"p must be 1, 2 or 3, got {p}")
     frame = int(np.clip(frame, 0, len(clip.result.f0_hz) - 1))
     target, pred = frame_spectra(clip.audio, clip.result.resynthesis, frame, n_fft)
     positions = sot_positions(n_fft, logf)
@@ -302,7 +312,7 @@ def transport_view(clip: Clip, frame: int, n_fft: int = 2048, logf: bool = False
     r = clip.result
     text = (f"frame {frame} at {r.times_s[frame]:.3f} s · estimated f0 {r.f0_hz[frame]:.1f} Hz "
             f"({'voiced' if r.voiced[frame] else 'unvoiced'}) · window {n_fft}, {'log' if logf else 'linear'} frequency, "
-            f"cutoff {'on' if cutoff else 'off'}, p = {p} · **W_{p}^{p} = {w:.3g}** (positions on a 0…1 axis)")
+            f"cutoff {'on' if cutoff else 'off'}, p = {p} · **W{_SUB[p]}{_SUP[p]} = {w:.3g}** (positions on a 0…1 axis)")
     if silent:
         text += f" · ⚠ the {' and '.join(silent)} frame is silent: treated as uniform mass"
     figures = {

@@ -1,0 +1,71 @@
+"""The web app in a subprocess: the `/estimate` API through gradio_client, errors and recovery."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+from gradio_client import Client, handle_file
+
+from conftest import SHIPPED
+
+SR = 16000
+
+
+def harmonic_tone(f0, seconds=1.5, n_harmonics=6):
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, n_harmonics + 1) if k * f0 < SR / 2)
+    return 0.8 * x / np.abs(x).max()
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False, download_files=False)
+
+
+def test_estimate_endpoint_is_named_and_returns_one_row_per_frame(client, tmp_path):
+    assert "/estimate" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    path = tmp_path / "tone.wav"
+    sf.write(path, harmonic_tone(220.0, 1.0), SR)
+    out = client.predict(handle_file(str(path)), "random-init", api_name="/estimate")
+    n = 1 + SR // 256
+    assert out["model"] == "random-init" and out["sample_rate"] == SR and out["hop_s"] == 0.016
+    assert len(out["times_s"]) == len(out["f0_hz"]) == len(out["voiced"]) == len(out["confidence"]) == n
+    assert np.shape(out["amplitudes"]) == (n, 20)
+    np.testing.assert_allclose(out["times_s"][:3], [0, 0.016, 0.032])
+    assert out["duration_s"] == 1.0
+
+
+def test_corrupt_upload_is_an_error_and_the_next_call_works(client, tmp_path):
+    bad = tmp_path / "notes.wav"
+    bad.write_text("this is a text file, not audio")
+    with pytest.raises(Exception, match="notes.wav: not a readable audio file") as error:
+        client.predict(handle_file(str(bad)), "random-init", api_name="/estimate")
+    assert "Traceback" not in str(error.value) and "/tmp" not in str(error.value)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(Exception, match="empty.wav: the file is empty"):
+        client.predict(handle_file(str(empty)), "random-init", api_name="/estimate")
+    with pytest.raises(Exception, match="unknown model 'no-such-model'"):
+        client.predict(handle_file(str(bad)), "no-such-model", api_name="/estimate")
+    good = tmp_path / "good.flac"
+    sf.write(good, harmonic_tone(330.0, 0.5), SR)
+    out = client.predict(handle_file(str(good)), "random-init", api_name="/estimate")
+    assert len(out["f0_hz"]) == 1 + 8000 // 256
+
+
+def test_long_upload_is_cut_to_60_s_with_a_warning(client, tmp_path):
+    path = tmp_path / "long.flac"
+    sf.write(path, np.tile(harmonic_tone(200.0, 1.0), 65), SR, subtype="PCM_16")
+    out = client.predict(handle_file(str(path)), "random-init", api_name="/estimate")
+    assert out["duration_s"] == 60.0 and len(out["f0_hz"]) == 1 + 60 * SR // 256
+    assert any("lasts 65.0 s; only the first 60 s are analysed" in w for w in out["warnings"])
+
+
+@pytest.mark.parametrize("f0", [110.0, 220.0, 440.0])
+def test_default_model_finds_the_pitch_of_a_harmonic_tone(client, tmp_path, f0):
+    if not any(SHIPPED.glob("**/model.safetensors")):
+        pytest.skip(f"no shipped checkpoint under {SHIPPED.relative_to(SHIPPED.parent.parent)} (the training issue ships it)")
+    path = tmp_path / "tone.wav"
+    sf.write(path, harmonic_tone(f0), SR, subtype="PCM_16")
+    out = client.predict(handle_file(str(path)), api_name="/estimate")
+    assert out["voiced_fraction"] > 0.8
+    assert abs(1200 * np.log2(out["median_f0_hz"] / f0)) < 50

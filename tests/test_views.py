@@ -1,0 +1,121 @@
+"""The app's computations (sotdemo.views) without a browser: synthesis, analysis, transport, landscape, models."""
+
+import csv
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from sotdemo import ot, views
+from sotdemo.audio import AudioError
+from sotdemo.estimate import Estimate
+from sotdemo.losses import sot_positions
+
+SR = 16000
+
+
+def test_synthesized_tone_has_the_pitch_vibrato_and_noise_asked_for():
+    s = views.synthesize(330.0, 8, -6, -120, 0, 0, 1.0)
+    spectrum = np.abs(np.fft.rfft(s.audio * np.hanning(len(s.audio))))
+    assert abs(np.fft.rfftfreq(len(s.audio), 1 / SR)[np.argmax(spectrum)] - 330) < 2
+    assert len(s.true_f0_hz) == 1 + SR // 256 and np.allclose(s.true_f0_hz, 330)
+    vib = views.synthesize(330.0, 8, -6, -120, 5, 50, 1.0)
+    assert np.isclose(vib.true_f0_hz.max(), 330 * 2 ** (50 / 1200), rtol=1e-3)
+    assert np.isclose(vib.true_f0_hz.min(), 330 * 2 ** (-50 / 1200), rtol=1e-3)
+    noisy = views.synthesize(330.0, 8, -6, -20, 0, 0, 1.0)
+    residual = noisy.audio - s.audio
+    assert 0.09 < np.sqrt(np.mean(residual**2) / np.mean(s.audio**2)) < 0.11
+    with pytest.raises(ValueError, match="outside 30-4000 Hz"):
+        views.synthesize(10.0)
+
+
+@pytest.fixture
+def random_model(app_checkpoints, monkeypatch):
+    monkeypatch.setenv("SOTDEMO_CHECKPOINTS", str(app_checkpoints))
+    return "random-init"
+
+
+def test_analyse_writes_the_downloads_and_the_api_data(random_model, tmp_path):
+    path = tmp_path / "take 1.wav"
+    sf.write(path, views.synthesize(200.0, seconds=1.0).audio, 44100 // 2)  # read as 22.05 kHz: resampled
+    clip = views.analyse(path, random_model, out_dir=tmp_path)
+    rows = list(csv.reader(open(clip.csv_path)))
+    assert rows[0][:4] == ["time_s", "f0_hz", "voiced", "confidence"] and len(rows) - 1 == len(clip.result.f0_hz)
+    wav, rate = sf.read(clip.wav_path)
+    assert rate == SR and len(wav) == len(clip.audio) and clip.wav_path.endswith("take_1_resynthesis.wav")
+    data = views.pitch_data(clip)
+    assert len(data["f0_hz"]) == len(data["voiced"]) == len(clip.result.f0_hz) and data["model"] == random_model
+    assert "take 1.wav" in views.summary_markdown(clip)
+    figures = views.estimate_figures(clip, log_freq=True)
+    assert set(figures) == {"pitch", "amplitudes", "spectrograms"} and figures["spectrograms"].layout.yaxis.type == "log"
+    with pytest.raises(AudioError, match="no audio"):
+        views.analyse(None, random_model)
+    with pytest.raises(ValueError, match="unknown model 'nope'; available: random-init"):
+        views.analyse(path, "nope")
+
+
+def test_no_model_is_a_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOTDEMO_CHECKPOINTS", str(tmp_path))
+    assert views.default_model() is None
+    with pytest.raises(ValueError, match="No trained model is available"):
+        views.analyse(tmp_path / "x.wav", None)
+    monkeypatch.setattr(views, "RESULTS", tmp_path)
+    text = views.models_markdown()
+    assert "No trained model is available" in text and "Not yet evaluated" in text and "| sot-2048 | 23.5 / 24.5 (3.5)" in text
+
+
+def test_models_tab_lists_checkpoints_and_the_reproduced_table(random_model, tmp_path, monkeypatch):
+    (tmp_path / "paper_table.md").write_text("# title\n\n| config | LSD ours |\n|---|---|\n| sot-2048 | 20.0 |\n")
+    monkeypatch.setattr(views, "RESULTS", tmp_path)
+    text = views.models_markdown()
+    assert "`random-init`" in text and "| sot-2048 | 20.0 |" in text and "Not yet evaluated" not in text
+
+
+def clip_of(target, prediction, f0=300.0):
+    n = 1 + len(target) // 256
+    est = Estimate(np.arange(n) * 0.016, np.full(n, f0), np.ones(n, bool), np.ones(n), np.ones((n, 20)), prediction)
+    return views.Clip("test", target, est)
+
+
+@pytest.mark.parametrize("n_fft,logf,cutoff,p", [(2048, False, True, 2), (512, True, False, 1)])
+def test_transport_view_w_is_the_plan_cost(n_fft, logf, cutoff, p):
+    target = views.synthesize(440.0, 5, -6, -120, 0, 0, 0.5).audio
+    pred = views.synthesize(300.0, 5, -6, -120, 0, 0, 0.5).audio
+    view = views.transport_view(clip_of(target, pred), 15, n_fft, logf, cutoff, p, n_steps=5)
+    a, b = views.frame_spectra(target, pred, 15, n_fft)
+    x = sot_positions(n_fft, logf)
+    src, dst, mass = ot.plan_indices(a, b, cutoff)
+    assert np.isclose(view.w, np.sum(mass * np.abs(x[src] - x[dst]) ** p), rtol=1e-4)
+    assert view.w > 1e-4 and f"W{'₁₂'[p - 1]}" in view.text
+    assert set(view.figures) == {"plan", "cdf", "coupling", "interpolation"}
+    same = views.transport_view(clip_of(target, target), 15, n_fft, logf, cutoff, p, n_steps=3)
+    assert same.w < 1e-9
+    with pytest.raises(ValueError, match="p must be"):
+        views.transport_view(clip_of(target, pred), 15, p=7)
+
+
+def test_frame_spectra_window_is_centred_on_the_frame():
+    audio = np.zeros(40000, dtype=np.float32)
+    audio[100 * 256] = 1.0  # a click at frame 100
+    a, _ = views.frame_spectra(audio, audio, 100, 512)
+    b, _ = views.frame_spectra(audio, audio, 110, 512)  # 2560 samples away: outside the window
+    assert a.sum() > 0 and b.sum() == 0
+
+
+def test_sot_descends_to_the_target_where_lin_does_not():
+    race = views.descent_race(440.0, 120.0, 5, ["SOT-2048 (transport term only)", "LIN"], steps=60)
+    cents = {name: abs(1200 * np.log2(path[-1] / 440)) for name, path in race.items()}
+    assert cents["SOT-2048 (transport term only)"] < 100 and cents["LIN"] > 300
+    assert all(len(path) == 61 and path[0] == 120 for path in race.values())
+
+
+def test_landscape_gradient_points_to_the_target_for_sot():
+    grid, curves = views.landscape_curves(440.0, 5, ["SOT-2048 (transport term only)", "MSS"], n_points=60)
+    far = np.abs(12 * np.log2(grid / 440)) > 0.5
+    toward = {name: np.mean(np.sign(-g[far]) == np.sign(440 - grid[far])) for name, (_, g) in curves.items()}
+    assert toward["SOT-2048 (transport term only)"] > 0.95 and toward["MSS"] < 0.8
+    with pytest.raises(ValueError, match="outside 40-2000 Hz"):
+        views.landscape_curves(5000.0, 5, ["MSS"])
+    with pytest.raises(ValueError, match="choose losses among"):
+        views.landscape_curves(440.0, 5, ["L7"])
