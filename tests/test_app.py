@@ -69,3 +69,40 @@ def test_default_model_finds_the_pitch_of_a_harmonic_tone(client, tmp_path, f0):
     out = client.predict(handle_file(str(path)), api_name="/estimate")
     assert out["voiced_fraction"] > 0.8
     assert abs(1200 * np.log2(out["median_f0_hz"] / f0)) < 50
+
+
+def test_only_ui_imports_gradio_and_the_app_builds_without_a_model(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "sotdemo"
+    importers = {p.name for p in package.glob("*.py") if re.search(r"^\s*(import gradio|from gradio)", p.read_text(), re.M)}
+    assert importers == {"ui.py"}
+    monkeypatch.setenv("SOTDEMO_CHECKPOINTS", str(tmp_path))
+    from sotdemo import ui
+
+    assert "No trained model is available" in ui._model_banner()
+    demo = ui.build()
+    named = {d.api_name for d in demo.fns.values() if d.api_visibility == "public"}
+    assert named == {"estimate"}
+
+
+def test_guard_turns_failures_into_short_messages():
+    import gradio as gr
+
+    from sotdemo.audio import AudioError
+    from sotdemo.ui import _guard
+
+    @_guard("Thing")
+    def bad_input():
+        raise AudioError("x.wav: the file is empty (0 bytes)")
+
+    @_guard("Thing")
+    def bug():
+        raise KeyError("/srv/secret/path")
+
+    with pytest.raises(gr.Error, match=r"x.wav: the file is empty \(0 bytes\)"):
+        bad_input()
+    with pytest.raises(gr.Error) as error:
+        bug()
+    assert "Thing failed with an internal error (KeyError)" in str(error.value) and "/srv" not in str(error.value)
