@@ -21,6 +21,7 @@ import gradio as gr
 from . import views
 from .audio import MAX_SECONDS, AudioError
 from .model import available
+from .plots import landscape_figure, race_figure, synthesis_figure
 
 __all__ = ["EXAMPLES_DIR", "MAX_FILE_SIZE", "build"]
 
@@ -147,8 +148,6 @@ def run_synthesize(f0, n_harmonics, tilt, noise_db, vibrato_hz, vibrato_cents, s
     synth = views.synthesize(f0, int(n_harmonics), tilt, noise_db, vibrato_hz, vibrato_cents, seconds)
     clip = views.analyse_synthesized(synth, model, name=f"synthesized {f0:g} Hz tone")
     r = clip.result
-    from .plots import synthesis_figure
-
     return ((16000, synth.audio), views.summary_markdown(clip), synthesis_figure(r.times_s, clip.true_f0_hz, r.f0_hz, r.voiced),
             clip.wav_path, clip, _slider_for(clip))
 
@@ -175,16 +174,12 @@ def play_frames(clip: views.Clip | None, frame: float):
 
 @_guard("Loss landscape")
 def run_landscape(target_f0: float, n_harmonics: float, names: list[str]):
-    from .plots import landscape_figure
-
     grid, curves = views.landscape_curves(target_f0, int(n_harmonics), names)
     return landscape_figure(grid, curves, target_f0)
 
 
 @_guard("Gradient-descent race")
 def run_race(target_f0: float, start_f0: float, n_harmonics: float, names: list[str], steps: float):
-    from .plots import race_figure
-
     return race_figure(views.descent_race(target_f0, start_f0, int(n_harmonics), names, int(steps)), target_f0)
 
 

@@ -19,6 +19,7 @@ import math
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import librosa
 import numpy as np
@@ -332,7 +333,7 @@ def _loss(name: str, **changes) -> LossConfig:
     return dataclasses.replace(load_config(name).loss, **changes)
 
 
-LOSSES: dict[str, callable] = {
+LOSSES: dict[str, Callable[[], LossConfig]] = {  # the losses the landscape tab compares
     "SOT-2048 (transport term only)": lambda: _loss("sot-2048", lin_weight=0.0),
     "SOT-2048 (paper row: + 0.05 LIN)": lambda: _loss("sot-2048"),
     "SOT-512": lambda: _loss("sot-512"),

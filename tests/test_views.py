@@ -5,7 +5,6 @@ import csv
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from sotdemo import ot, views
 from sotdemo.audio import AudioError
