@@ -15,16 +15,36 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from .data import DataConfig
 from .encoder import EncoderConfig
 from .losses import LossConfig
 
-__all__ = ["RunConfig", "TrainConfig", "config_names", "load_config"]
+__all__ = ["RunConfig", "Stage", "TrainConfig", "config_names", "load_config"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One phase of a training curriculum (ours; the paper trains in a single phase).
+
+    `steps`: length of the phase; `n_harmonics`: how many partials the synthesizer may use
+    (the others are silenced; None = all K); `train_f0`: False detaches f0, so only the
+    amplitudes learn during the phase.
+    """
+
+    steps: int
+    n_harmonics: int | None = None
+    train_f0: bool = True
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings (defaults: the paper's Sec. 3)."""
+    """Optimisation settings (defaults: the paper's Sec. 3).
+
+    `curriculum`: phases run in order; empty = one phase of `steps` with every partial (the
+    paper). When given, `steps` must equal the sum of the phases' steps.
+    """
 
     steps: int = 25000
     batch_size: int = 64
@@ -32,6 +52,23 @@ class TrainConfig:
     weight_decay: float = 1e-4
     eval_every: int = 500
     seeds: tuple[int, ...] = (42, 123, 456, 789, 101112)
+    curriculum: tuple[Stage, ...] = ()
+
+    def __post_init__(self):
+        if self.curriculum and sum(s.steps for s in self.curriculum) != self.steps:
+            raise ValueError(f"curriculum phases sum to {sum(s.steps for s in self.curriculum)} steps, not {self.steps}")
+
+    def stages(self) -> tuple[Stage, ...]:
+        """The phases to run (a single all-partials phase when there is no curriculum)."""
+        return self.curriculum or (Stage(self.steps),)
+
+    def with_steps(self, steps: int) -> "TrainConfig":
+        """The same schedule stretched or shrunk to `steps` in total (phases keep their shares)."""
+        if not self.curriculum:
+            return dataclasses.replace(self, steps=steps)
+        bounds = np.round(np.cumsum([0] + [s.steps for s in self.curriculum]) * steps / self.steps).astype(int)
+        phases = tuple(dataclasses.replace(s, steps=int(b - a)) for s, a, b in zip(self.curriculum, bounds[:-1], bounds[1:]))
+        return dataclasses.replace(self, steps=steps, curriculum=phases)
 
 
 @dataclass(frozen=True)
@@ -65,7 +102,10 @@ def _build(kind: type, values: dict[str, Any]):
     if unknown:
         raise ValueError(f"unknown {kind.__name__} field(s): {sorted(unknown)}")
     # JSON has lists where the dataclasses hold tuples
-    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    if kind is TrainConfig and "curriculum" in values:
+        values["curriculum"] = tuple(_build(Stage, stage) for stage in values["curriculum"])
+    return kind(**values)
 
 
 def config_names() -> list[str]:

@@ -34,6 +34,9 @@ from .synth import harmonic_synth
 
 __all__ = ["LossConfig", "SpectralLoss", "landscape", "share_toward_target", "sot_positions"]
 
+Term = str  # 'sot' | 'lin' | 'log'
+
+
 
 @dataclass(frozen=True)
 class LossConfig:
@@ -53,6 +56,9 @@ class LossConfig:
     ms_scales: tuple[int, ...] = (2048, 1024, 512, 256, 128, 64)
     framing: Framing = "inside"
     sample_rate: int = 16000
+    # Ours, not the paper's: the SOT term's gradient reaches only f0 and the multi-scale terms'
+    # only the amplitudes (horizontal loss for the horizontal parameter, vertical for vertical).
+    split_gradients: bool = False
 
 
 def sot_positions(n_fft: int, logf: bool, sample_rate: int = 16000) -> np.ndarray:
@@ -77,31 +83,52 @@ class SpectralLoss(nn.Module):
         positions = torch.from_numpy(sot_positions(config.sot_n_fft, config.sot_logf, config.sample_rate))
         self.register_buffer("positions", positions, persistent=False)
 
-    def components(self, target: torch.Tensor, pred: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each weighted term per clip, `{'sot' | 'lin' | 'log': [batch]}`; only the enabled ones."""
+    def components(
+        self, target: torch.Tensor, pred: torch.Tensor, only: tuple[Term, ...] = ("sot", "lin", "log")
+    ) -> dict[str, torch.Tensor]:
+        """Each weighted term per clip, `{'sot' | 'lin' | 'log': [batch]}`; the enabled ones
+        among `only`."""
         c = self.config
         terms: dict[str, torch.Tensor] = {}
-        if c.sot_weight:
+        want_lin = bool(c.lin_weight) and "lin" in only
+        want_log = bool(c.log_weight) and "log" in only
+        if c.sot_weight and "sot" in only:
             spec_target = stft(target, c.sot_n_fft, c.sot_hop, c.sot_window, c.sot_power, c.framing)
             spec_pred = stft(pred, c.sot_n_fft, c.sot_hop, c.sot_window, c.sot_power, c.framing)
             w = wasserstein_1d(spec_target, spec_pred, self.positions.to(spec_pred.dtype), c.sot_p, c.sot_cutoff)
             if c.sot_root:
                 w = w.clamp_min(1e-12) ** (1.0 / c.sot_p)
             terms["sot"] = c.sot_weight * w.mean(dim=-1)
-        if c.lin_weight or c.log_weight:
+        if want_lin or want_log:
             lin = log = 0.0
             for size in c.ms_scales:
                 mag_target = stft(target, size, size // 4, "hann", False, c.framing)
                 mag_pred = stft(pred, size, size // 4, "hann", False, c.framing)
-                if c.lin_weight:
+                if want_lin:
                     lin = lin + (mag_target - mag_pred).abs().mean(dim=(-1, -2))
-                if c.log_weight:
+                if want_log:
                     log = log + (torch.log(mag_target + 1e-7) - torch.log(mag_pred + 1e-7)).abs().mean(dim=(-1, -2))
-            if c.lin_weight:
+            if want_lin:
                 terms["lin"] = c.lin_weight * lin
-            if c.log_weight:
+            if want_log:
                 terms["log"] = c.log_weight * log
         return terms
+
+    def from_parameters(self, target: torch.Tensor, f0_hz: torch.Tensor, amplitudes: torch.Tensor) -> torch.Tensor:
+        """Mean loss of the tones synthesized from `f0_hz` `[batch]` (Hz) and `amplitudes`
+        `[batch, K]` against `target` audio `[batch, samples]`.
+
+        With `split_gradients`, the tone is synthesized twice: with the amplitudes detached for
+        the SOT term (its gradient reaches f0 only) and with f0 detached for the multi-scale
+        terms (their gradient reaches the amplitudes only). The value is the same as without.
+        """
+        c, n = self.config, target.shape[-1]
+        if not c.split_gradients:
+            return self(target, harmonic_synth(f0_hz, amplitudes, n, c.sample_rate))
+        horizontal = harmonic_synth(f0_hz, amplitudes.detach(), n, c.sample_rate)
+        vertical = harmonic_synth(f0_hz.detach(), amplitudes, n, c.sample_rate)
+        terms = {**self.components(target, horizontal, only=("sot",)), **self.components(target, vertical, only=("lin", "log"))}
+        return sum(terms.values()).mean()
 
     def per_clip(self, target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
         """The loss of each clip, `[batch]`."""

@@ -91,7 +91,7 @@ def train(
     curve, the best step and its metrics, steps, and wall time.
     """
     if steps is not None:
-        config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
+        config = dataclasses.replace(config, train=config.train.with_steps(steps))
     tc = config.train
     started = time.perf_counter()
     prepared = prepared or prepare(config)
@@ -104,19 +104,26 @@ def train(
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
     frames = train_split.middle.to(device)
     audio = torch.from_numpy(train_split.data.audio).to(device)
-    n_samples, n_clips = audio.shape[1], audio.shape[0]
+    n_clips = audio.shape[0]
 
     curve: list[dict] = []
     best: dict = {"val_lsd": float("inf")}
     best_state = None
     window_losses: list[float] = []
+    n_harmonics = config.encoder.n_harmonics
+    phase_of_step = [stage for stage in tc.stages() for _ in range(stage.steps)]
     bar = tqdm(range(1, tc.steps + 1), desc=f"{config.name} seed {seed}", disable=not progress, dynamic_ncols=True)
     for step in bar:
+        stage = phase_of_step[step - 1]
         model.train()
         index = torch.from_numpy(rng.choice(n_clips, size=min(tc.batch_size, n_clips), replace=False)).to(device)
         out = model(frames[index])
-        pred = model.synthesize(out.f0_hz, out.amplitudes, n_samples)
-        loss = loss_fn(audio[index], pred)
+        f0, amplitudes = out.f0_hz, out.amplitudes
+        if not stage.train_f0:
+            f0 = f0.detach()
+        if stage.n_harmonics is not None and stage.n_harmonics < n_harmonics:
+            amplitudes = amplitudes * (torch.arange(n_harmonics, device=device) < stage.n_harmonics)
+        loss = loss_fn.from_parameters(audio[index], f0, amplitudes)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
