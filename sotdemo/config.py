@@ -30,12 +30,17 @@ class Stage:
 
     `steps`: length of the phase; `n_harmonics`: how many partials the synthesizer may use
     (the others are silenced; None = all K); `train_f0`: False detaches f0, so only the
-    amplitudes learn during the phase.
+    amplitudes learn during the phase; `split_gradients`: the SOT term trains f0 only and
+    the multi-scale terms the amplitudes only (`SpectralLoss.from_parameters`);
+    `fade_in_steps`: partials that the previous phase silenced enter with a gain rising
+    linearly from 0 to 1 over this many steps (0 = at once).
     """
 
     steps: int
     n_harmonics: int | None = None
     train_f0: bool = True
+    split_gradients: bool = False
+    fade_in_steps: int = 0
 
 
 @dataclass(frozen=True)

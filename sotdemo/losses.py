@@ -56,9 +56,6 @@ class LossConfig:
     ms_scales: tuple[int, ...] = (2048, 1024, 512, 256, 128, 64)
     framing: Framing = "inside"
     sample_rate: int = 16000
-    # Ours, not the paper's: the SOT term's gradient reaches only f0 and the multi-scale terms'
-    # only the amplitudes (horizontal loss for the horizontal parameter, vertical for vertical).
-    split_gradients: bool = False
 
 
 def sot_positions(n_fft: int, logf: bool, sample_rate: int = 16000) -> np.ndarray:
@@ -114,16 +111,19 @@ class SpectralLoss(nn.Module):
                 terms["log"] = c.log_weight * log
         return terms
 
-    def from_parameters(self, target: torch.Tensor, f0_hz: torch.Tensor, amplitudes: torch.Tensor) -> torch.Tensor:
+    def from_parameters(
+        self, target: torch.Tensor, f0_hz: torch.Tensor, amplitudes: torch.Tensor, split_gradients: bool = False
+    ) -> torch.Tensor:
         """Mean loss of the tones synthesized from `f0_hz` `[batch]` (Hz) and `amplitudes`
         `[batch, K]` against `target` audio `[batch, samples]`.
 
-        With `split_gradients`, the tone is synthesized twice: with the amplitudes detached for
-        the SOT term (its gradient reaches f0 only) and with f0 detached for the multi-scale
-        terms (their gradient reaches the amplitudes only). The value is the same as without.
+        `split_gradients` (ours, not the paper's): the tone is synthesized twice, with the
+        amplitudes detached for the SOT term (its gradient reaches f0 only: a horizontal loss
+        for the horizontal parameter) and with f0 detached for the multi-scale terms (their
+        gradient reaches the amplitudes only). The value is the same as without.
         """
         c, n = self.config, target.shape[-1]
-        if not c.split_gradients:
+        if not split_gradients:
             return self(target, harmonic_synth(f0_hz, amplitudes, n, c.sample_rate))
         horizontal = harmonic_synth(f0_hz, amplitudes.detach(), n, c.sample_rate)
         vertical = harmonic_synth(f0_hz.detach(), amplitudes, n, c.sample_rate)

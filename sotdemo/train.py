@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import RunConfig
+from .config import RunConfig, Stage
 from .data import Dataset, generate, split
 from .losses import SpectralLoss
 from .metrics import lsd, raw_chroma_accuracy, raw_pitch_accuracy
@@ -44,13 +47,37 @@ class EncodedSplit:
         return self.frames[:, self.frames.shape[1] // 2]
 
 
+def cache_dir() -> Path:
+    """Where CQT frames of generated datasets are cached: $SOTDEMO_CACHE, else ~/.cache/sotdemo."""
+    return Path(os.environ.get("SOTDEMO_CACHE", Path.home() / ".cache" / "sotdemo"))
+
+
+def _frames(part: Dataset, key: str) -> torch.Tensor:
+    """CQT frames of `part`, read from the cache when this exact dataset was seen before
+    (the key hashes the data configuration and the audio itself, so a stale file never matches)."""
+    digest = hashlib.sha256(key.encode() + part.audio.tobytes()).hexdigest()[:20]
+    path = cache_dir() / f"cqt-{digest}.npy"
+    if path.exists():
+        return torch.from_numpy(np.load(path))
+    frames = cqt(part.audio, part.sample_rate)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(temporary, frames)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only home only costs the recomputation
+    return torch.from_numpy(frames)
+
+
 def prepare(config: RunConfig, splits: tuple[str, ...] = ("train", "val")) -> dict[str, EncodedSplit]:
-    """Generate the configuration's dataset and compute the CQT frames of the wanted splits."""
+    """Generate the configuration's dataset and compute (or read cached) CQT frames of the wanted splits."""
     dataset = generate(config.data)
+    key = json.dumps(dataclasses.asdict(config.data), sort_keys=True)
     prepared = {}
     for name in splits:
         part = split(dataset, name, config.data.split_fractions)
-        prepared[name] = EncodedSplit(part, torch.from_numpy(cqt(part.audio, part.sample_rate)))
+        prepared[name] = EncodedSplit(part, _frames(part, key))
     return prepared
 
 
@@ -74,6 +101,23 @@ def evaluate_split(model: HarmonicModel, encoded: EncodedSplit, batch_size: int 
         "rca": 100 * raw_chroma_accuracy(truth, f0),
         "lsd": float(np.concatenate(lsd_all).mean()),
     }
+
+
+def _phase_gains(stages: tuple[Stage, ...], n_harmonics: int):
+    """For each phase, a function: step within the phase -> gain per partial `[K]` (0 silences
+    a partial; partials new to the phase fade in over `fade_in_steps`)."""
+    out, previous = [], 0
+    for stage in stages:
+        active = n_harmonics if stage.n_harmonics is None else min(stage.n_harmonics, n_harmonics)
+        k = torch.arange(n_harmonics)
+
+        def gains(t: int, active=active, previous=previous, fade=stage.fade_in_steps) -> torch.Tensor:
+            ramp = 1.0 if fade <= 0 else min(1.0, (t + 1) / fade)
+            return torch.where(k < previous, 1.0, torch.where(k < active, ramp, 0.0))
+
+        out.append((stage, gains))
+        previous = active
+    return out
 
 
 def train(
@@ -110,20 +154,16 @@ def train(
     best: dict = {"val_lsd": float("inf")}
     best_state = None
     window_losses: list[float] = []
-    n_harmonics = config.encoder.n_harmonics
-    phase_of_step = [stage for stage in tc.stages() for _ in range(stage.steps)]
+    schedule = [(stage, t, gains) for stage, gains in _phase_gains(tc.stages(), config.encoder.n_harmonics) for t in range(stage.steps)]
     bar = tqdm(range(1, tc.steps + 1), desc=f"{config.name} seed {seed}", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        stage = phase_of_step[step - 1]
+        stage, t, gains = schedule[step - 1]
         model.train()
         index = torch.from_numpy(rng.choice(n_clips, size=min(tc.batch_size, n_clips), replace=False)).to(device)
         out = model(frames[index])
-        f0, amplitudes = out.f0_hz, out.amplitudes
-        if not stage.train_f0:
-            f0 = f0.detach()
-        if stage.n_harmonics is not None and stage.n_harmonics < n_harmonics:
-            amplitudes = amplitudes * (torch.arange(n_harmonics, device=device) < stage.n_harmonics)
-        loss = loss_fn.from_parameters(audio[index], f0, amplitudes)
+        f0 = out.f0_hz if stage.train_f0 else out.f0_hz.detach()
+        amplitudes = out.amplitudes * gains(t).to(device)
+        loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

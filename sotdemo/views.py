@@ -72,7 +72,7 @@ def default_model() -> str | None:
 
 def no_model_message() -> str:
     return (f"No trained model is available (looked in {checkpoint_root().name}/). Estimate, Synthesize and the transport plan "
-            "of a clip need one: train with `python -m sotdemo train --config sot-2048 --seed 42`. "
+            "of a clip need one: train with `python -m sotdemo train --config sot-2048-curriculum --seed 42`. "
             "The loss landscape works without a model.")
 
 

@@ -42,7 +42,7 @@ def checkpoint_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_checkpoint_round_trip_and_best_seed(checkpoint_dir):
+def test_checkpoint_round_trip_and_best_seed(checkpoint_dir, monkeypatch):
     cfg = load_config("sot-2048")
     models = {}
     for seed, val_lsd in ((42, 30.0), (123, 21.5), (456, 25.0)):
@@ -55,7 +55,10 @@ def test_checkpoint_round_trip_and_best_seed(checkpoint_dir):
     models[42].eval()
     torch.testing.assert_close(loaded(x).f0_hz, models[42](x).f0_hz, rtol=0, atol=0)
     assert model_lib.resolve("sot-2048").name == "seed-123"  # lowest validation LSD
-    assert model_lib.resolve(None).name == "seed-123"  # the default model
+    with pytest.raises(ValueError, match="unknown model 'sot-2048-curriculum'"):
+        model_lib.resolve(None)  # the default model is not among these
+    monkeypatch.setattr(model_lib, "DEFAULT_MODEL", "sot-2048")
+    assert model_lib.resolve(None).name == "seed-123"  # the default model, by its configuration
     assert model_lib.available() == ["sot-2048", "sot-2048/seed-123", "sot-2048/seed-42", "sot-2048/seed-456"]
 
 

@@ -9,8 +9,9 @@ import torch
 
 from sotdemo.config import RunConfig, Stage, TrainConfig, load_config
 from sotdemo.losses import SpectralLoss
+from sotdemo.model import HarmonicModel
 from sotdemo.synth import harmonic_synth
-from sotdemo.train import train
+from sotdemo.train import _phase_gains, train
 
 
 def _grads(loss_value, f0, amps):
@@ -22,19 +23,19 @@ def test_split_gradients_route_sot_to_f0_and_multiscale_to_amplitudes():
     target = harmonic_synth(torch.tensor([220.0, 440.0], dtype=torch.float64), torch.rand(2, 6, dtype=torch.float64), 4096)
     f0 = torch.tensor([300.0, 380.0], dtype=torch.float64, requires_grad=True)
     amps = torch.rand(2, 6, dtype=torch.float64, requires_grad=True)
-    config = dataclasses.replace(load_config("sot-2048").loss, split_gradients=True)
-    split = SpectralLoss(config)
-    joint = SpectralLoss(dataclasses.replace(config, split_gradients=False))
-    sot_only = SpectralLoss(dataclasses.replace(config, split_gradients=False, lin_weight=0.0))
-    lin_only = SpectralLoss(dataclasses.replace(config, split_gradients=False, sot_weight=0.0))
+    config = load_config("sot-2048").loss
+    loss = SpectralLoss(config)
+    sot_only = SpectralLoss(dataclasses.replace(config, lin_weight=0.0))
+    lin_only = SpectralLoss(dataclasses.replace(config, sot_weight=0.0))
 
-    value = split.from_parameters(target, f0, amps)
-    assert torch.allclose(value, joint.from_parameters(target, f0, amps))
+    value = loss.from_parameters(target, f0, amps, split_gradients=True)
+    joint = loss.from_parameters(target, f0, amps)
+    assert torch.allclose(value, joint)
     g_f0, g_amps = _grads(value, f0, amps)
     assert torch.allclose(g_f0, _grads(sot_only.from_parameters(target, f0, amps), f0, amps)[0])
     assert torch.allclose(g_amps, _grads(lin_only.from_parameters(target, f0, amps), f0, amps)[1])
-    # and the joint loss mixes both: its f0 gradient differs from SOT's alone
-    assert not torch.allclose(_grads(joint.from_parameters(target, f0, amps), f0, amps)[0], g_f0)
+    # the joint loss mixes both: its f0 gradient differs from SOT's alone
+    assert not torch.allclose(_grads(joint, f0, amps)[0], g_f0)
 
 
 def test_curriculum_is_data_and_scales_with_the_step_count():
@@ -46,23 +47,28 @@ def test_curriculum_is_data_and_scales_with_the_step_count():
     with pytest.raises(ValueError, match="sum to 800 steps, not 1000"):
         TrainConfig(steps=1000, curriculum=(Stage(800),))
     raw = load_config("sot-2048").to_dict()
-    raw["train"].update(steps=10, curriculum=[{"steps": 4, "n_harmonics": 1}, {"steps": 6}])
+    raw["train"].update(steps=10, curriculum=[{"steps": 4, "n_harmonics": 1, "split_gradients": True}, {"steps": 6, "fade_in_steps": 3}])
     cfg = RunConfig.from_dict(json.loads(json.dumps(raw)))
-    assert cfg.train.curriculum == (Stage(4, 1), Stage(6))
+    assert cfg.train.curriculum == (Stage(4, 1, split_gradients=True), Stage(6, fade_in_steps=3))
     assert RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def test_partials_are_silenced_then_fade_in():
+    (_, first), (_, second), (_, third) = _phase_gains((Stage(5, n_harmonics=1), Stage(5, n_harmonics=3, fade_in_steps=4), Stage(5)), 4)
+    assert first(0).tolist() == [1, 0, 0, 0]
+    assert second(0).tolist() == [1, 0.25, 0.25, 0] and second(1).tolist() == [1, 0.5, 0.5, 0]
+    assert second(3).tolist() == second(4).tolist() == [1, 1, 1, 0]
+    assert third(0).tolist() == [1, 1, 1, 1]
 
 
 def test_a_phase_without_f0_training_leaves_the_pitch_head_untouched():
     cfg = load_config("sot-2048")
     cfg = dataclasses.replace(
         cfg,
-        loss=dataclasses.replace(cfg.loss, split_gradients=True),
         data=dataclasses.replace(cfg.data, n_clips=60),
         train=dataclasses.replace(cfg.train, steps=4, eval_every=4, batch_size=8, learning_rate=1e-2, curriculum=(Stage(4, train_f0=False),)),
     )
     torch.manual_seed(1)
-    from sotdemo.model import HarmonicModel
-
     initial = HarmonicModel(cfg).encoder
     trained, _ = train(cfg, seed=1, progress=False)
     assert torch.equal(trained.encoder.pitch_head.kernel, initial.pitch_head.kernel)
