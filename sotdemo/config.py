@@ -29,11 +29,12 @@ class Stage:
     """One phase of a training curriculum (ours; the paper trains in a single phase).
 
     `steps`: length of the phase; `n_harmonics`: how many partials the synthesizer may use
-    (the others are silenced; None = all K); `train_f0`: False detaches f0, so only the
-    amplitudes learn during the phase; `split_gradients`: the SOT term trains f0 only and
+    (the others are silenced; None = all K); `train_f0`: False freezes f0: only the
+    amplitude head learns during the phase (the shared trunk feeds the pitch head too); `split_gradients`: the SOT term trains f0 only and
     the multi-scale terms the amplitudes only (`SpectralLoss.from_parameters`);
     `fade_in_steps`: partials that the previous phase silenced enter with a gain rising
-    linearly from 0 to 1 over this many steps (0 = at once).
+    linearly from 0 to 1 over this many steps (0 = at once); `sot_gain`: with split
+    gradients, the amplitude scale the SOT term sees (see `SpectralLoss.from_parameters`).
     """
 
     steps: int
@@ -41,6 +42,7 @@ class Stage:
     train_f0: bool = True
     split_gradients: bool = False
     fade_in_steps: int = 0
+    sot_gain: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,8 @@ def train(
     model = HarmonicModel(config).to(device)
     loss_fn = SpectralLoss(config.loss).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
+    amplitude_head = {id(p) for p in model.encoder.amplitude_head.parameters()}
+    pitch_path = [p for p in model.parameters() if id(p) not in amplitude_head]
     frames = train_split.middle.to(device)
     audio = torch.from_numpy(train_split.data.audio).to(device)
     n_clips = audio.shape[0]
@@ -163,9 +165,12 @@ def train(
         out = model(frames[index])
         f0 = out.f0_hz if stage.train_f0 else out.f0_hz.detach()
         amplitudes = out.amplitudes * gains(t).to(device)
-        loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients)
+        loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients, stage.sot_gain)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if not stage.train_f0:  # f0 stays put: only the amplitude head learns (the trunk feeds the pitch head too)
+            for parameter in pitch_path:
+                parameter.grad = None
         optimizer.step()
         window_losses.append(loss.item())
         if step % tc.eval_every == 0 or step == tc.steps:

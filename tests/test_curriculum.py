@@ -61,7 +61,7 @@ def test_partials_are_silenced_then_fade_in():
     assert third(0).tolist() == [1, 1, 1, 1]
 
 
-def test_a_phase_without_f0_training_leaves_the_pitch_head_untouched():
+def test_a_phase_without_f0_training_only_trains_the_amplitude_head():
     cfg = load_config("sot-2048")
     cfg = dataclasses.replace(
         cfg,
@@ -72,4 +72,5 @@ def test_a_phase_without_f0_training_leaves_the_pitch_head_untouched():
     initial = HarmonicModel(cfg).encoder
     trained, _ = train(cfg, seed=1, progress=False)
     assert torch.equal(trained.encoder.pitch_head.kernel, initial.pitch_head.kernel)
+    assert torch.equal(trained.encoder.conv_in[0].weight, initial.conv_in[0].weight)  # the shared trunk too
     assert not torch.equal(trained.encoder.amplitude_head.weight, initial.amplitude_head.weight)

@@ -1,0 +1,40 @@
+"""The shipped checkpoints really estimate pitch: scored on clips generated fresh for this test."""
+
+import numpy as np
+import pytest
+import torch
+
+from sotdemo import model as model_lib
+from sotdemo.data import DataConfig, generate
+from sotdemo.metrics import raw_pitch_accuracy
+from sotdemo.spectral import cqt
+from sotdemo.train import EncodedSplit, evaluate_split
+
+RECIPE = "sot-2048-curriculum"
+
+
+@pytest.fixture(scope="module")
+def fresh_clips():
+    """200 clips of the paper's distribution from a seed no training or evaluation split uses."""
+    data = generate(DataConfig(n_clips=200, seed=20261126))
+    return EncodedSplit(data, torch.from_numpy(cqt(data.audio, data.sample_rate)))
+
+
+def test_default_model_is_our_recipe_and_is_shipped():
+    assert model_lib.DEFAULT_MODEL == RECIPE
+    assert model_lib.resolve(None).parent.name == RECIPE
+
+
+def test_default_model_finds_pitch_on_fresh_clips(fresh_clips):
+    model = model_lib.load(None)
+    with torch.no_grad():
+        f0 = model(fresh_clips.middle).f0_hz.numpy()
+    truth = fresh_clips.data.f0_hz
+    assert 100 * raw_pitch_accuracy(truth, f0) >= 95.0  # mir_eval's 50-cent criterion
+    assert np.mean(np.abs(1200 * np.log2(f0 / truth)) < 50) >= 0.95  # the same, by hand
+
+
+def test_default_model_scores_every_frame_and_resynthesizes(fresh_clips):
+    scores = evaluate_split(model_lib.load(None), fresh_clips)
+    assert scores["rpa"] >= 95.0 and scores["rca"] >= scores["rpa"]
+    assert scores["lsd"] < 100.0  # after 50 training steps a model still scores about 370
