@@ -35,8 +35,6 @@ def test_upload_estimate_and_move_the_transport_slider(browser, app_url, tmp_pat
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(app_url)
     page.wait_for_selector("#estimate-btn", timeout=30000)
-    page.locator("#model input").fill("random-init")
-    page.keyboard.press("Enter")
     page.locator("#audio-in input[type=file]").set_input_files(str(EXAMPLE))
     page.wait_for_selector("#audio-in audio, #audio-in .waveform-container, #audio-in wave", state="attached", timeout=30000)
     page.click("#estimate-btn")
