@@ -33,8 +33,9 @@ class Stage:
     amplitude head learns during the phase (the shared trunk feeds the pitch head too); `split_gradients`: the SOT term trains f0 only and
     the multi-scale terms the amplitudes only (`SpectralLoss.from_parameters`);
     `fade_in_steps`: partials that the previous phase silenced enter with a gain rising
-    linearly from 0 to 1 over this many steps (0 = at once); `sot_gain`: with split
-    gradients, the amplitude scale the SOT term sees (see `SpectralLoss.from_parameters`).
+    linearly from 0 to 1 over this many steps (0 = at once); `sot_mass`: with split
+    gradients, the share of the target's energy the SOT term's tone is scaled to (None: as
+    predicted; see `SpectralLoss.from_parameters`).
     """
 
     steps: int
@@ -42,7 +43,7 @@ class Stage:
     train_f0: bool = True
     split_gradients: bool = False
     fade_in_steps: int = 0
-    sot_gain: float = 1.0
+    sot_mass: float | None = None
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ class SpectralLoss(nn.Module):
         f0_hz: torch.Tensor,
         amplitudes: torch.Tensor,
         split_gradients: bool = False,
-        sot_gain: float = 1.0,
+        sot_mass: float | None = None,
     ) -> torch.Tensor:
         """Mean loss of the tones synthesized from `f0_hz` `[batch]` (Hz) and `amplitudes`
         `[batch, K]` against `target` audio `[batch, samples]`.
@@ -125,14 +125,19 @@ class SpectralLoss(nn.Module):
         `split_gradients` (ours, not the paper's): the tone is synthesized twice, with the
         amplitudes detached for the SOT term (its gradient reaches f0 only: a horizontal loss
         for the horizontal parameter) and with f0 detached for the multi-scale terms (their
-        gradient reaches the amplitudes only). The value is the same as without, except that
-        `sot_gain` scales the amplitudes the SOT term sees: below 1, the frequency cutoff then
-        transports the tone onto the lowest part of the target's mass only.
+        gradient reaches the amplitudes only). The value is the same as without, unless
+        `sot_mass` is given: the tone the SOT term sees is then rescaled (by a factor without
+        gradient) to carry this fraction of the target clip's energy, so that with the
+        frequency cutoff it is transported onto the lowest `sot_mass` of the target's spectral
+        mass whatever the predicted amplitudes are.
         """
         c, n = self.config, target.shape[-1]
         if not split_gradients:
             return self(target, harmonic_synth(f0_hz, amplitudes, n, c.sample_rate))
-        horizontal = harmonic_synth(f0_hz, sot_gain * amplitudes.detach(), n, c.sample_rate)
+        horizontal = harmonic_synth(f0_hz, amplitudes.detach(), n, c.sample_rate)
+        if sot_mass is not None:
+            energy = horizontal.detach().pow(2).sum(-1, keepdim=True).clamp_min(1e-12)
+            horizontal = horizontal * torch.sqrt(sot_mass * target.pow(2).sum(-1, keepdim=True) / energy)
         vertical = harmonic_synth(f0_hz.detach(), amplitudes, n, c.sample_rate)
         terms = {**self.components(target, horizontal, only=("sot",)), **self.components(target, vertical, only=("lin", "log"))}
         return sum(terms.values()).mean()

@@ -165,7 +165,7 @@ def train(
         out = model(frames[index])
         f0 = out.f0_hz if stage.train_f0 else out.f0_hz.detach()
         amplitudes = out.amplitudes * gains(t).to(device)
-        loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients, stage.sot_gain)
+        loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients, stage.sot_mass)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if not stage.train_f0:  # f0 stays put: only the amplitude head learns (the trunk feeds the pitch head too)

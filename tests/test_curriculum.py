@@ -74,3 +74,18 @@ def test_a_phase_without_f0_training_only_trains_the_amplitude_head():
     assert torch.equal(trained.encoder.pitch_head.kernel, initial.pitch_head.kernel)
     assert torch.equal(trained.encoder.conv_in[0].weight, initial.conv_in[0].weight)  # the shared trunk too
     assert not torch.equal(trained.encoder.amplitude_head.weight, initial.amplitude_head.weight)
+
+
+def test_sot_mass_makes_the_f0_gradient_blind_to_the_predicted_level():
+    target = harmonic_synth(torch.tensor([220.0], dtype=torch.float64), torch.tensor([[0.8, 0.5, 0.3]], dtype=torch.float64), 4096)
+    loss = SpectralLoss(dataclasses.replace(load_config("sot-2048").loss, lin_weight=0.0))
+
+    def f0_grad(level, sot_mass):
+        f0 = torch.tensor([231.0], dtype=torch.float64, requires_grad=True)
+        amps = torch.tensor([[level]], dtype=torch.float64)
+        return torch.autograd.grad(loss.from_parameters(target, f0, amps, True, sot_mass), f0)[0]
+
+    assert torch.allclose(f0_grad(0.05, 0.1), f0_grad(3.0, 0.1))
+    assert not torch.allclose(f0_grad(0.05, None), f0_grad(3.0, None))
+    # a tone carrying a tenth of the target's mass is sent onto the fundamental: pulled down to 220 Hz
+    assert f0_grad(3.0, 0.1) > 0
