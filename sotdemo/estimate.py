@@ -3,8 +3,8 @@
 One function, `estimate`, shared by the CLI, the web app and the benchmarks. Frames are the
 CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
 - `f0_hz`: the encoder's estimate (always filled in, voiced or not);
-- `confidence`: the largest probability of the encoder's pitch posterior (softmax of the
-  pitch logits at the model's temperature), 0..1: how sharply one pitch wins;
+- `confidence`: the mass of the encoder's pitch posterior (softmax of the pitch logits at the
+  model's temperature) within ±1 semitone of its peak, 0..1: how much of it agrees;
 - `voiced`: level gate (frame RMS >= `level_db` dBFS) and `confidence >= min_confidence`;
 - `amplitudes`: the encoder's K harmonic amplitudes rescaled so that the harmonic tone they
   make has the RMS of the input frame (the encoder sees LayerNorm-ed frames and is blind to
@@ -28,7 +28,7 @@ from .spectral import HOP, SAMPLE_RATE, cqt, frame_times
 __all__ = ["DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "Estimate", "estimate", "get_model", "write_csv"]
 
 DEFAULT_LEVEL_DB = -50.0
-DEFAULT_MIN_CONFIDENCE = 0.5
+DEFAULT_MIN_CONFIDENCE = 0.8  # white noise: 2 % of frames pass; clean harmonic tones: all (measured with sot-2048-curriculum)
 _BATCH = 1024
 
 
@@ -43,6 +43,23 @@ class Estimate:
     sample_rate: int = SAMPLE_RATE
     model_name: str = ""
     warnings: list[str] = field(default_factory=list)
+
+
+CONFIDENCE_HALF_WIDTH = 3  # pitch bins (1/3 semitone each): the posterior mass within ±1 semitone of its peak
+
+
+def _confidence(posterior: torch.Tensor) -> np.ndarray:
+    """Posterior mass within ±1 semitone of the posterior's peak, `[frames]` in 0..1.
+
+    The mass near the peak, not the peak value: how sharp a trained posterior is depends on
+    the model (the soft-argmax only needs its mean right), while the mass within a semitone
+    says how much of the posterior agrees with the estimate, whatever the model."""
+    peak = posterior.argmax(dim=-1, keepdim=True)
+    n = posterior.shape[-1]
+    cumulative = torch.nn.functional.pad(posterior.cumsum(dim=-1), (1, 0))
+    hi = (peak + CONFIDENCE_HALF_WIDTH + 1).clamp(max=n)
+    lo = (peak - CONFIDENCE_HALF_WIDTH).clamp(min=0)
+    return (cumulative.gather(-1, hi) - cumulative.gather(-1, lo))[..., 0].numpy()
 
 
 @functools.lru_cache(maxsize=8)
@@ -65,7 +82,7 @@ def estimate(
         audio: mono samples `[samples]`, float, at `sample_rate` (resampled to 16 kHz if needed).
         model: a loaded model, a checkpoint name (see `model.load`), or None for the default.
         level_db: frames quieter than this RMS (dBFS) are unvoiced.
-        min_confidence: frames whose posterior peak is below this are unvoiced.
+        min_confidence: frames whose posterior mass within a semitone of its peak is below this are unvoiced.
     """
     name = model if isinstance(model, str) or model is None else model.config.name
     model = get_model(model) if not isinstance(model, HarmonicModel) else model
@@ -84,7 +101,7 @@ def estimate(
         amps.append(out.amplitudes)
         logits.append(out.logits)
     f0_t, amps_t, logits_t = torch.cat(f0), torch.cat(amps), torch.cat(logits)
-    confidence = torch.softmax(logits_t / model.config.encoder.temperature, dim=-1).amax(dim=-1).numpy()
+    confidence = _confidence(torch.softmax(logits_t / model.config.encoder.temperature, dim=-1))
 
     rms = librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][: len(frames)]
     voiced = (20 * np.log10(np.maximum(rms, 1e-10)) >= level_db) & (confidence >= min_confidence)
