@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -52,10 +51,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SOTDEMO_CACHE", Path.home() / ".cache" / "sotdemo"))
 
 
-def _frames(part: Dataset, key: str) -> torch.Tensor:
-    """CQT frames of `part`, read from the cache when this exact dataset was seen before
-    (the key hashes the data configuration and the audio itself, so a stale file never matches)."""
-    digest = hashlib.sha256(key.encode() + part.audio.tobytes()).hexdigest()[:20]
+def _frames(part: Dataset) -> torch.Tensor:
+    """CQT frames of `part`, read from the cache when this exact audio was seen before (the file
+    name hashes the samples, so a stale file never matches)."""
+    digest = hashlib.sha256(part.audio.tobytes()).hexdigest()[:20]
     path = cache_dir() / f"cqt-{digest}.npy"
     if path.exists():
         return torch.from_numpy(np.load(path))
@@ -73,11 +72,10 @@ def _frames(part: Dataset, key: str) -> torch.Tensor:
 def prepare(config: RunConfig, splits: tuple[str, ...] = ("train", "val")) -> dict[str, EncodedSplit]:
     """Generate the configuration's dataset and compute (or read cached) CQT frames of the wanted splits."""
     dataset = generate(config.data)
-    key = json.dumps(dataclasses.asdict(config.data), sort_keys=True)
     prepared = {}
     for name in splits:
         part = split(dataset, name, config.data.split_fractions)
-        prepared[name] = EncodedSplit(part, _frames(part, key))
+        prepared[name] = EncodedSplit(part, _frames(part))
     return prepared
 
 

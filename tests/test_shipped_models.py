@@ -38,3 +38,15 @@ def test_default_model_scores_every_frame_and_resynthesizes(fresh_clips):
     scores = evaluate_split(model_lib.load(None), fresh_clips)
     assert scores["rpa"] >= 95.0 and scores["rca"] >= scores["rpa"]
     assert scores["lsd"] < 100.0  # after 50 training steps a model still scores about 370
+
+
+def test_default_voicing_threshold_rejects_noise_and_keeps_clean_tones():
+    from sotdemo.estimate import estimate
+
+    rng = np.random.default_rng(0)
+    noise = estimate(0.1 * rng.standard_normal(64000).astype(np.float32), 16000, None)
+    assert noise.voiced.mean() <= 0.05
+    t = np.arange(32000) / 16000
+    for f0 in (110.0, 440.0):
+        tone = 0.3 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6))
+        assert estimate(tone.astype(np.float32), 16000, None).voiced[2:-2].mean() == 1.0
