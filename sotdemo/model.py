@@ -5,6 +5,10 @@ weights; no pickle anywhere), `config.json` (the full `RunConfig` plus the seed)
 `metrics.json` (what training and evaluation measured). `load(name)` accepts a configuration
 name (`sot-2048`: the seed with the best validation LSD among its seed-N subfolders), a seed
 (`sot-2048/seed-42`) or None for the default model.
+
+Loading is safe with names from strangers (the web app's `/estimate` takes one): a name must be
+one that `available()` lists, so only folders under the checkpoint root (after links are
+followed) are read, and only as safetensors and JSON, never pickle.
 """
 
 from __future__ import annotations
@@ -85,9 +89,14 @@ def resolve(name: str | None = None) -> Path:
     """The checkpoint folder behind `name` (see module docstring); ValueError if there is none."""
     name = DEFAULT_MODEL if name is None else name
     root = checkpoint_root()
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
-        raise ValueError(f"invalid model name {name!r}; available: {', '.join(available()) or 'none'}")
+    if not isinstance(name, str) or len(name) > 100 or not _NAME.match(name) or ".." in name:
+        shown = repr(name)[:60] + ("…" if len(repr(name)) > 60 else "")
+        raise ValueError(f"invalid model name {shown}; available: {', '.join(available()) or 'none'}")
+    if name not in available():
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(available()) or 'none'}")
     directory = root / name
+    if not directory.resolve().is_relative_to(root.resolve()):  # a link out of the checkpoint root
+        raise ValueError(f"model {name!r} lies outside {root.name}/")
     if (directory / "model.safetensors").is_file():
         return directory
     seeds = [d for d in sorted(directory.glob("seed-*")) if (d / "model.safetensors").is_file()]

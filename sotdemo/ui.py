@@ -5,6 +5,12 @@ endpoint, `/estimate` (audio file in -> pitch-track JSON out). This is the only 
 package that imports gradio. Errors a user can cause come back as `gr.Error` with the message of
 the `AudioError`/`ValueError` behind them; anything else is logged on the server and the user
 sees a short message without a traceback.
+
+Load limits (see README, "Limits for deployers"): every event that computes runs in one
+concurrency group, "cpu", of `workers` slots shared by all users, so the CPU a server spends at
+once is bounded whatever the number of visitors; the queue in front of it (`QUEUE_SIZE`, set by
+app.py) turns clients away with a message once full. Uploads are capped at `MAX_UPLOAD_MB`,
+and gradio deletes uploads and handed-out files `CACHE_TTL_S` after they were made.
 """
 
 from __future__ import annotations
@@ -23,12 +29,17 @@ from .audio import MAX_SECONDS, AudioError
 from .model import available
 from .plots import landscape_figure, race_figure, synthesis_figure
 
-__all__ = ["EXAMPLES_DIR", "MAX_FILE_SIZE", "build"]
+__all__ = ["CACHE_TTL_S", "EXAMPLES_DIR", "MAX_FILE_SIZE", "MAX_UPLOAD_MB", "QUEUE_SIZE", "WORKERS", "build"]
 
 log = logging.getLogger("sotdemo.ui")
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
-MAX_FILE_SIZE = "50mb"
+MAX_UPLOAD_MB = 50  # 60 s of 8-channel 48 kHz 16-bit WAV is 46 MB; only the first 60 s are analysed anyway
+MAX_FILE_SIZE = f"{MAX_UPLOAD_MB}mb"
+WORKERS = 2  # computing events at once, all users together (app.py --workers; one per core)
+QUEUE_SIZE = 64  # waiting events beyond which clients are turned away (app.py --queue-size); see README
+CACHE_TTL_S = 3600  # uploads and downloads are deleted after this (app.py --cache-ttl)
 PLAY_FRAMES = 12  # frames visited by the transport tab's play-through
+PLAY_LIMIT = 8  # play-throughs at once: each only sleeps and moves the slider (the redraws it causes queue as "cpu")
 
 INTRO = """# Harmonic parameter estimation with Spectral Optimal Transport
 A small encoder turns each 16 ms frame of audio into a fundamental frequency f0 and 20 harmonic amplitudes;
@@ -187,13 +198,15 @@ def run_race(target_f0: float, start_f0: float, n_harmonics: float, names: list[
 def api_estimate(audio_file: str | None, model: str | None = None) -> dict:
     """`/estimate`: an audio file in; per-frame times_s, f0_hz, voiced, confidence, amplitudes out
     (plus median_f0_hz, note, warnings). `model`: a checkpoint name, empty for the default."""
-    return views.pitch_data(views.analyse(audio_file, model or None))
+    return views.pitch_data(views.analyse(audio_file, model or None, downloads=False))
 
 
-def build() -> gr.Blocks:
-    """The whole app (not launched)."""
+def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
+    """The whole app (not launched): `workers` computing events at once; cached files live `cache_ttl_s`."""
     private = dict(api_visibility="private")
-    with gr.Blocks(title="sotdemo: harmonic estimation with Spectral Optimal Transport") as demo:
+    cpu = dict(concurrency_id="cpu", concurrency_limit=max(1, int(workers)))  # one pool of slots for all heavy events
+    with gr.Blocks(title="sotdemo: harmonic estimation with Spectral Optimal Transport",
+                   delete_cache=(max(1, min(cache_ttl_s, 600)), cache_ttl_s)) as demo:
         gr.Markdown(INTRO)
         banner = gr.Markdown(_model_banner())
         clip_state = gr.State(None)
@@ -284,18 +297,18 @@ def build() -> gr.Blocks:
         transport_inputs = [clip_state, frame, n_fft, logf, cutoff, p]
         transport_outputs = [transport_info, plan_plot, cdf_plot, coupling_plot, interp_plot]
 
-        estimate_btn.click(run_estimate, [audio_in, model, log_freq], estimate_outputs, **private).success(
-            add_pyin, [clip_state, log_freq], [pitch_plot, clip_state], **private)
-        log_freq.change(redraw, [clip_state, log_freq], [pitch_plot, amp_plot, spec_plot], **private)
+        estimate_btn.click(run_estimate, [audio_in, model, log_freq], estimate_outputs, **private, **cpu).success(
+            add_pyin, [clip_state, log_freq], [pitch_plot, clip_state], **private, **cpu)
+        log_freq.change(redraw, [clip_state, log_freq], [pitch_plot, amp_plot, spec_plot], **private, **cpu)
         synth_btn.click(run_synthesize, [s_f0, s_harm, s_tilt, s_noise, s_vib_hz, s_vib_ct, s_seconds, model],
-                        [synth_audio, synth_summary, synth_plot, synth_resynthesis, clip_state, frame], **private)
+                        [synth_audio, synth_summary, synth_plot, synth_resynthesis, clip_state, frame], **private, **cpu)
         gr.on([frame.change, n_fft.change, logf.change, cutoff.change, p.change], run_transport, transport_inputs,
-              transport_outputs, trigger_mode="always_last", **private)
-        play_btn.click(play_frames, [clip_state, frame], [frame], **private)
-        landscape_btn.click(run_landscape, [l_target, l_harm, l_losses], [landscape_plot], **private)
-        race_btn.click(run_race, [l_target, r_start, l_harm, l_losses, r_steps], [race_plot], **private)
+              transport_outputs, trigger_mode="always_last", **private, **cpu)
+        play_btn.click(play_frames, [clip_state, frame], [frame], concurrency_limit=PLAY_LIMIT, **private)
+        landscape_btn.click(run_landscape, [l_target, l_harm, l_losses], [landscape_plot], **private, **cpu)
+        race_btn.click(run_race, [l_target, r_start, l_harm, l_losses, r_steps], [race_plot], **private, **cpu)
         refresh_btn.click(views.models_markdown, None, [models_md], **private).then(_model_choices, None, [model], **private)
         demo.load(_model_choices, None, [model], **private).then(_model_banner, None, [banner], **private).then(
             views.models_markdown, None, [models_md], **private)
-        api_btn.click(api_estimate, [api_file, api_model], [api_out], api_name="estimate")
+        api_btn.click(api_estimate, [api_file, api_model], [api_out], api_name="estimate", **cpu)
     return demo

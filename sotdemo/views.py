@@ -13,10 +13,14 @@ directly. Errors a user can cause raise `AudioError` or `ValueError` with a mess
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import math
+import os
+import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -28,7 +32,7 @@ import soundfile as sf
 import torch
 
 from . import ot, plots
-from .audio import AudioError, LoadedAudio, load, prepare
+from .audio import AudioError, LoadedAudio, display_name, load, prepare
 from .config import load_config
 from .estimate import Estimate, estimate, write_csv
 from .losses import LossConfig, SpectralLoss, landscape, sot_positions
@@ -44,6 +48,8 @@ __all__ = [
 ]
 
 PYIN_HOP = 512  # pYIN is the slow part of the Estimate tab; every 2nd frame is enough for an overlay
+DOWNLOADS_MAX_AGE_S = 3600  # CSV/WAV downloads older than this are deleted (the web app hands out copies at once)
+MAX_RACE_STEPS = 500  # bounds the CPU time of one gradient-descent race
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
@@ -93,12 +99,33 @@ def _stem(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:60]
 
 
-def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: str | Path | None = None) -> Clip:
-    """Estimate a loaded clip, measure the LSD of its resynthesis and write CSV + WAV downloads."""
+def _downloads_root() -> Path:
+    """This process's folder for downloads (removed at exit); files older than
+    `DOWNLOADS_MAX_AGE_S` in it are deleted whenever a new download is written."""
+    root = Path(tempfile.gettempdir()) / f"sotdemo-downloads-{os.getpid()}"
+    if not root.is_dir():
+        root.mkdir()
+        atexit.register(shutil.rmtree, root, True)
+    cutoff = time.time() - DOWNLOADS_MAX_AGE_S
+    for folder in root.iterdir():
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except FileNotFoundError:  # another request swept it
+            pass
+    return root
+
+
+def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: str | Path | None = None,
+                  downloads: bool = True) -> Clip:
+    """Estimate a loaded clip, measure the LSD of its resynthesis and (if `downloads`) write CSV + WAV
+    downloads into `out_dir`, by default a new folder under this process's downloads folder."""
     result = estimate(loaded.audio, loaded.sample_rate, _require_model(model))
     clip = Clip(name=name, audio=loaded.audio, result=result, warnings=list(loaded.warnings))
     clip.lsd_db = float(lsd(torch.from_numpy(loaded.audio), torch.from_numpy(result.resynthesis)))
-    out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="sotdemo-"))
+    if not downloads:
+        return clip
+    out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(dir=_downloads_root()))
     clip.csv_path = str(out / f"{_stem(name)}_f0.csv")
     clip.wav_path = str(out / f"{_stem(name)}_resynthesis.wav")
     write_csv(result, clip.csv_path)
@@ -106,12 +133,12 @@ def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: st
     return clip
 
 
-def analyse(path: str | Path, model: str | None, out_dir: str | Path | None = None) -> Clip:
+def analyse(path: str | Path, model: str | None, out_dir: str | Path | None = None, downloads: bool = True) -> Clip:
     """The Estimate tab's work for an audio file: `audio.load` (first 60 s) and `analyse_audio`."""
     model = _require_model(model)
     if not path:
         raise AudioError("no audio: upload a file, record, or pick an example first")
-    return analyse_audio(load(path), Path(path).name, model, out_dir)
+    return analyse_audio(load(path), display_name(Path(path).name), model, out_dir, downloads)
 
 
 def note_name(f0_hz: float) -> str:
@@ -380,6 +407,11 @@ def descent_race(target_f0_hz: float, start_f0_hz: float, n_harmonics: int, name
     """
     target_f0_hz = _check_f0("target f0", target_f0_hz)
     start_f0_hz = _check_f0("start f0", start_f0_hz)
+    if not 1 <= int(steps) <= MAX_RACE_STEPS:
+        raise ValueError(f"iterations must be 1-{MAX_RACE_STEPS}, got {steps}")
+    unknown = [n for n in names if n not in LOSSES]
+    if unknown or not names:
+        raise ValueError(f"choose losses among: {', '.join(LOSSES)}")
     amps = _tone_amplitudes(n_harmonics)[None]
     target = harmonic_synth(torch.tensor([target_f0_hz], dtype=torch.float64), amps, LANDSCAPE_SAMPLES)
     out = {}
