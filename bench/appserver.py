@@ -102,8 +102,9 @@ class AppServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def internal_errors(self) -> list[str]:
-        """Log lines of failures the app did not expect (its guard logs them as sotdemo.ui ERROR)."""
-        return [line for line in self.log().splitlines() if "sotdemo.ui ERROR" in line or line.startswith("Traceback")]
+        """Log lines of failures the app did not expect (its guard logs them as sotdemo.ui ERROR; user
+        errors are not logged, gradio's own refusals are logged by gradio with their traceback)."""
+        return [line for line in self.log().splitlines() if "sotdemo.ui ERROR" in line]
 
     def private_paths(self) -> list[str]:
         return [str(self.directory), str(REPO)]

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 SR = 16000
 
 NOT_AUDIO = r"not a readable audio file"
+CACHE_TTL_S = 5  # the server's cache time-to-live in this benchmark (the app's default is 1 h)
 LONG_NAME = "a" * 120 + "_very_long_name_" + "b" * 100 + ".wav"  # 240 bytes; most file systems stop at 255
 
 
@@ -167,9 +168,9 @@ def corpus() -> list[Case]:
              what="tiny FLAC: 20 s of 8-channel 192 kHz silence (decoded as mono, first 60 s)"),
         # names
         Case(LONG_NAME, good, "", ok=True, what="240-character name"),
-        Case("<img src=x onerror=alert('1')>.wav", b"not audio", r"^_img src=x onerror=alert\(_1_\)_\.wav: " + NOT_AUDIO,
+        Case("<img src=x onerror=alert('1')>.wav", b"not audio", r"^_?img src=x onerror=alert\(_1_\)_?\.wav: " + NOT_AUDIO,
              what="markup in the name"),
-        Case("line\nbreak\ttab.wav", b"not audio", r"^line_break_tab\.wav: " + NOT_AUDIO, what="control characters in the name"),
+        Case("line\nbreak\ttab.wav", b"not audio", r"^line(_|%0A)break(_|%09)tab\.wav: " + NOT_AUDIO, what="control characters in the name"),
         Case("звук 声音 ünï.wav", good, "", ok=True, what="non-ASCII name"),
         Case("no_extension", good, "", ok=True, what="a WAV without extension"),
         Case("flac_named.wav", flac, "", ok=True, what="FLAC content named .wav"),
@@ -233,6 +234,46 @@ def through_api(client, path: Path, model: str | None = None) -> tuple[str | Non
         return str(error), [], time.perf_counter() - start
 
 
+SERVER_PATHS = ["/etc/passwd", str(REPO / "app.py"), "app.py", "../../../etc/passwd", str(REPO / "checkpoints"),
+                "http://127.0.0.1:1/x.wav"]
+BAD_MODELS = {"../../etc/passwd": r"invalid model name", "/etc/passwd": r"invalid model name",
+              "sot-2048/../../..": r"invalid model name", "x" * 10000: r"invalid model name 'x{20,60}…",
+              "sot-2048/seed-1": r"unknown model 'sot-2048/seed-1'", "model.safetensors": r"unknown model"}
+
+
+def api_probes(server, client, valid: Path) -> list[dict]:
+    """Parameters that must not reach files: server paths as the audio file, hostile model names."""
+    import httpx
+
+    rows = []
+    for path in SERVER_PATHS:  # a raw request (gradio_client would upload a local file instead)
+        event = httpx.post(server.url + "gradio_api/call/estimate",
+                           json={"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, ""]}, timeout=30).json()
+        answer = httpx.get(server.url + "gradio_api/call/estimate/" + event["event_id"], timeout=120).text
+        refused = answer.startswith("event: error") and "root:" not in answer and "import" not in answer
+        rows.append({"probe": f"audio file = server path `{path}`", "answer": answer.replace("\n", " ").strip(),
+                     "verdict": "" if refused else "not refused"})
+        file_route = httpx.get(server.url + "gradio_api/file=" + path, timeout=30)
+        rows.append({"probe": f"GET /gradio_api/file={path}", "answer": f"HTTP {file_route.status_code}",
+                     "verdict": "" if file_route.status_code in (403, 404) else "served"})
+    for model, expect in BAD_MODELS.items():
+        error, _, _ = through_api(client, valid, model)
+        verdict = "" if error and re.search(expect, error) and len(error) < 500 else f"got {str(error)[:200]!r}"
+        rows.append({"probe": f"model = `{model[:40]}`" + (f" ({len(model)} characters)" if len(model) > 40 else ""),
+                     "answer": (error or "a result")[:200], "verdict": verdict})
+    return rows
+
+
+def wait_for_uploads_deleted(server, names: list[str], timeout_s: float) -> list[str]:
+    """Corpus files still in gradio's upload cache after waiting up to `timeout_s` for its TTL."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = [p for p in server.leftovers(include_uploads=True) if Path(p).name in names]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-api", action="store_true", help="only audio.load, no server")
@@ -247,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
         tmp = Path(tmp)
         cases = write_corpus(tmp / "corpus")
-        server = None if args.no_api else AppServer(tmp / "server").start()
+        server = None if args.no_api else AppServer(tmp / "server", ["--cache-ttl", str(CACHE_TTL_S)]).start()
         try:
             client = None
             if server:
@@ -275,9 +316,13 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(f"{'FAIL' if row['load_verdict'] or row.get('api_verdict') else 'ok  '} {case.name[:40]!r}: "
                       f"{row['load']} {row.get('api_verdict', '')} {row['load_verdict']}", flush=True)
-            leftovers = server.leftovers() if server else []
-            if leftovers:
-                failures += 1
+            probes, leftovers, uploads_left = [], [], []
+            if server:
+                probes = api_probes(server, client, valid)
+                failures += sum(bool(p["verdict"]) for p in probes)
+                leftovers = server.leftovers()
+                uploads_left = wait_for_uploads_deleted(server, [c.name for c, _ in cases], 6 * CACHE_TTL_S)
+                failures += bool(leftovers) + bool(uploads_left)
         finally:
             if server:
                 server.stop()
@@ -285,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             print("internal errors in the server log:\n" + "\n".join(server.internal_errors()))
 
-    write_report(args.out, rows, leftovers, server is not None, failures)
+    write_report(args.out, rows, probes, leftovers, uploads_left, server is not None, failures)
     print(f"{len(rows)} cases, {failures} failures -> {args.out}")
     return 1 if failures else 0
 
@@ -294,7 +339,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:160]
 
 
-def write_report(out: str, rows: list[dict], leftovers: list[str], api: bool, failures: int) -> None:
+def write_report(out: str, rows: list[dict], probes: list[dict], leftovers: list[str], uploads_left: list[str], api: bool,
+                 failures: int) -> None:
     errors = sum(r["load"] != "ok" and not r["case"].ok for r in rows)
     lines = [
         "# Hostile inputs through audio loading and the /estimate API",
@@ -306,9 +352,12 @@ def write_report(out: str, rows: list[dict], leftovers: list[str], api: bool, fa
         "",
     ]
     if api:
-        lines += [f"Temporary files left by the server after the corpus: {len(leftovers)}"
-                  + (f" ({', '.join(leftovers[:5])})" if leftovers else "") + ". After every case a valid clip was "
-                  "sent and answered (the server stayed up).", ""]
+        lines += [f"Through the API (a fresh `python app.py --cache-ttl {CACHE_TTL_S}`, driven by gradio_client): after every "
+                  "case a valid clip was sent and answered (the server stayed up). Temporary files the app left of its own: "
+                  f"{len(leftovers)}" + (f" ({', '.join(leftovers[:5])})" if leftovers else "") + "; uploaded corpus files "
+                  f"still in gradio's cache {6 * CACHE_TTL_S} s later: {len(uploads_left)} (the app's cache TTL deletes them; "
+                  "default 1 h). gradio strips `<>` from uploaded file names and percent-encodes control characters, so "
+                  "those two names reach the app changed.", ""]
     header = "| file | what | outcome through `audio.load` | ms |"
     if api:
         header += " API answer matches | API s |"
@@ -319,6 +368,14 @@ def write_report(out: str, rows: list[dict], leftovers: list[str], api: bool, fa
         if api:
             line += f" {'yes' if not r['api_verdict'] else '**' + _cell(r['api_verdict']) + '**'} | {r['api_s']:.2f} |"
         lines.append(line)
+    if probes:
+        lines += ["", "## API parameters that must not reach server files", "",
+                  "gradio refuses a file path it did not receive as an upload before sotdemo runs (its log: "
+                  "`InvalidPathError ... was not uploaded by a user`); the client sees an error without a message. "
+                  "Model names must be names `sotdemo.model.available()` lists.", "",
+                  "| probe | answer | refused as expected |", "|---|---|---|"]
+        lines += [f"| {_cell(p['probe'])} | {_cell(p['answer'])} | {'yes' if not p['verdict'] else '**' + _cell(p['verdict']) + '**'} |"
+                  for p in probes]
     Path(out).write_text("\n".join(lines) + "\n")
 
 

@@ -82,7 +82,7 @@ def _guard(action: str) -> Callable:
             if isinstance(error, gr.Error):
                 return error
             if isinstance(error, (AudioError, ValueError)):
-                return gr.Error(str(error))
+                return gr.Error(str(error), print_exception=False)  # the user's problem, not the server's
             log.exception("%s failed", action)
             return gr.Error(f"{action} failed with an internal error ({type(error).__name__}); the server log has the details.")
 
