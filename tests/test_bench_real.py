@@ -109,3 +109,18 @@ def test_every_shipped_checkpoint_is_benchmarked():
     root = bench_real.model_lib.checkpoint_root()
     shipped = sorted(p.parent.relative_to(root).as_posix() for p in root.glob("**/model.safetensors"))
     assert sorted(bench_real.shipped_models()) == shipped
+
+
+def test_local_decoding_ignores_a_second_posterior_mode():
+    """real_decoding's diagnosis: a posterior with 70 % at 200 Hz and 30 % an octave up has its
+    soft-argmax between the two (~+360 cents), its local average on the peak."""
+    import real_decoding
+    import torch
+
+    log2_bins = torch.log2(torch.tensor(50.0 * 2 ** (np.arange(120) / 36)))
+    at_200, at_400 = int(round(36 * np.log2(200 / 50))), int(round(36 * np.log2(400 / 50)))
+    posterior = torch.full((1, 120), 1e-9)
+    posterior[0, at_200], posterior[0, at_400] = 0.7, 0.3
+    soft, local = real_decoding.decode(torch.log(posterior), log2_bins, temperature=1.0)
+    assert 1200 * np.log2(soft[0] / 200) == pytest.approx(360, abs=5)
+    assert local[0] == pytest.approx(200, rel=1e-3)
