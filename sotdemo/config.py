@@ -35,7 +35,12 @@ class Stage:
     `fade_in_steps`: partials that the previous phase silenced enter with a gain rising
     linearly from 0 to 1 over this many steps (0 = at once); `sot_mass`: with split
     gradients, the share of the target's energy the SOT term's tone is scaled to (None: as
-    predicted; see `SpectralLoss.from_parameters`).
+    predicted; see `SpectralLoss.from_parameters`); `loss`: fields of the run's `LossConfig`
+    replaced during the phase (e.g. `{"sot_logf": true}`); `cosine_to`: the learning rate
+    decays along a half cosine from the run's rate to this fraction of it by the end of the
+    phase (None: constant); `keep_best`: at the end of the phase, go back to the weights with
+    the lowest validation value of the phase's own loss (label-free; checked every
+    `eval_every` steps) and restart Adam's moments.
     """
 
     steps: int
@@ -44,6 +49,15 @@ class Stage:
     split_gradients: bool = False
     fade_in_steps: int = 0
     sot_mass: float | None = None
+    loss: dict[str, Any] = field(default_factory=dict)
+    cosine_to: float | None = None
+    keep_best: bool = False
+
+    def learning_rate(self, base: float, t: int) -> float:
+        """The learning rate at step `t` (0-based) of the phase, for the run's rate `base`."""
+        if self.cosine_to is None or self.steps <= 1:
+            return base
+        return base * (self.cosine_to + (1 - self.cosine_to) * 0.5 * (1 + np.cos(np.pi * t / (self.steps - 1))))
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,24 @@ def _phase_gains(stages: tuple[Stage, ...], n_harmonics: int):
     return out
 
 
+def _stage_loss(config: RunConfig, stage: Stage) -> SpectralLoss:
+    """The run's loss with the phase's overrides (`Stage.loss`)."""
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in stage.loss.items()}
+    return SpectralLoss(dataclasses.replace(config.loss, **overrides))
+
+
+@torch.no_grad()
+def _phase_loss(model, loss_fn, stage, gains, frames, audio, batch_size: int = 200) -> float:
+    """The phase's training loss on the validation clips' middle frames (no labels involved)."""
+    model.eval()
+    total = 0.0
+    for start in range(0, len(frames), batch_size):
+        out = model(frames[start : start + batch_size])
+        value = loss_fn.from_parameters(audio[start : start + batch_size], out.f0_hz, out.amplitudes * gains, stage.split_gradients, stage.sot_mass)
+        total += value.item() * len(out.f0_hz)
+    return total / len(frames)
+
+
 def train(
     config: RunConfig,
     seed: int,
@@ -149,22 +167,33 @@ def train(
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = HarmonicModel(config).to(device)
-    loss_fn = SpectralLoss(config.loss).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
+
+    def new_optimizer() -> torch.optim.Optimizer:
+        return torch.optim.Adam(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
+
+    optimizer = new_optimizer()
     amplitude_head = {id(p) for p in model.encoder.amplitude_head.parameters()}
     pitch_path = [p for p in model.parameters() if id(p) not in amplitude_head]
     frames = train_split.middle.to(device)
     audio = torch.from_numpy(train_split.data.audio).to(device)
+    val_frames, val_audio = val_split.middle.to(device), torch.from_numpy(val_split.data.audio).to(device)
     n_clips = audio.shape[0]
 
     curve: list[dict] = []
     best: dict = {"val_lsd": float("inf")}
     best_state = None
+    kept: list[dict] = []
     window_losses: list[float] = []
-    schedule = [(stage, t, gains) for stage, gains in _phase_gains(tc.stages(), config.encoder.n_harmonics) for t in range(stage.steps)]
+    phases = _phase_gains(tc.stages(), config.encoder.n_harmonics)
+    losses = [_stage_loss(config, stage).to(device) for stage, _ in phases]
+    schedule = [(number, stage, t, gains) for number, (stage, gains) in enumerate(phases) for t in range(stage.steps)]
+    phase_best: dict = {"loss": float("inf")}
     bar = tqdm(range(1, tc.steps + 1), desc=f"{config.name} seed {seed}", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        stage, t, gains = schedule[step - 1]
+        number, stage, t, gains = schedule[step - 1]
+        loss_fn = losses[number]
+        for group in optimizer.param_groups:
+            group["lr"] = stage.learning_rate(tc.learning_rate, t)
         model.train()
         index = torch.from_numpy(rng.choice(n_clips, size=min(tc.batch_size, n_clips), replace=False)).to(device)
         out = model(frames[index])
@@ -178,16 +207,27 @@ def train(
                 parameter.grad = None
         optimizer.step()
         window_losses.append(loss.item())
-        if step % tc.eval_every == 0 or step == tc.steps:
+        end_of_phase = t == stage.steps - 1
+        if step % tc.eval_every == 0 or step == tc.steps or (stage.keep_best and end_of_phase):
             cpu_model = model if device == "cpu" else copy.deepcopy(model).cpu()
             val = evaluate_split(cpu_model, val_split, all_frames=False)
             train_loss = float(np.mean(window_losses))
             window_losses = []
-            curve.append({"step": step, "train_loss": train_loss, "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]})
+            point = {"step": step, "train_loss": train_loss, "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]}
+            if stage.keep_best:
+                point["phase_val_loss"] = _phase_loss(model, loss_fn, stage, gains(t).to(device), val_frames, val_audio)
+                if point["phase_val_loss"] < phase_best["loss"]:
+                    phase_best = {"loss": point["phase_val_loss"], "step": step, "state": copy.deepcopy(model.state_dict())}
+            curve.append(point)
             if val["lsd"] < best["val_lsd"]:
                 best = {"step": step, "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]}
                 best_state = {k: v.detach().cpu().clone() for k, v in model.encoder.state_dict().items()}
             bar.set_postfix(loss=f"{train_loss:.4g}", val_rpa=f"{val['rpa']:.1f}", val_lsd=f"{val['lsd']:.1f}")
+        if stage.keep_best and end_of_phase:
+            model.load_state_dict(phase_best["state"])
+            optimizer = new_optimizer()
+            kept.append({"phase": number + 1, "step": phase_best["step"], "phase_val_loss": phase_best["loss"]})
+            phase_best = {"loss": float("inf")}
 
     best_model = HarmonicModel(config)
     best_model.encoder.load_state_dict(best_state)
@@ -202,6 +242,7 @@ def train(
         "best_val_lsd": best["val_lsd"],
         "best_val_rpa": best["val_rpa"],
         "best_val_rca": best["val_rca"],
+        "kept": kept,
         "curve": curve,
     }
     if out_dir is not None:

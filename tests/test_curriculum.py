@@ -11,7 +11,7 @@ from sotdemo.config import RunConfig, Stage, TrainConfig, load_config
 from sotdemo.losses import SpectralLoss
 from sotdemo.model import HarmonicModel
 from sotdemo.synth import harmonic_synth
-from sotdemo.train import _phase_gains, train
+from sotdemo.train import _phase_gains, prepare, train
 
 
 def _grads(loss_value, f0, amps):
@@ -89,3 +89,41 @@ def test_sot_mass_makes_the_f0_gradient_blind_to_the_predicted_level():
     assert not torch.allclose(f0_grad(0.05, None), f0_grad(3.0, None))
     # a tone carrying a tenth of the target's mass is sent onto the fundamental: pulled down to 220 Hz
     assert f0_grad(3.0, 0.1) > 0
+
+
+def test_a_phase_can_decay_its_learning_rate_along_a_cosine():
+    stage = Stage(11, cosine_to=0.1)
+    rates = [stage.learning_rate(5e-4, t) for t in range(11)]
+    assert rates[0] == pytest.approx(5e-4) and rates[-1] == pytest.approx(5e-5)
+    assert rates[5] == pytest.approx(0.5 * (5e-4 + 5e-5))  # half way down the cosine
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert Stage(11).learning_rate(5e-4, 7) == 5e-4
+
+
+def test_keep_best_returns_to_the_phase_state_with_the_lowest_label_free_val_loss():
+    cfg = load_config("sot-2048-curriculum")
+    first = dataclasses.replace(cfg.train.curriculum[0], steps=8, keep_best=True, loss={"sot_logf": True})
+
+    def run(*stages, eval_every=2):
+        train_config = dataclasses.replace(
+            cfg.train, steps=sum(s.steps for s in stages), eval_every=eval_every, batch_size=8, learning_rate=3e-2, curriculum=stages
+        )
+        # a large rate makes the phase's val loss go up and down between checks
+        return train(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, n_clips=80), train=train_config), seed=3, progress=False)
+
+    kept_run, metrics = run(first, Stage(2, train_f0=False))
+    phase_one = [point for point in metrics["curve"] if point["step"] <= 8]
+    assert [point["step"] for point in phase_one] == [2, 4, 6, 8]
+    losses = [point["phase_val_loss"] for point in phase_one]
+    (kept,) = metrics["kept"]
+    assert kept["step"] == phase_one[losses.index(min(losses))]["step"] < 8
+    assert metrics["best_step"] == 10  # the returned weights are phase 2's, which froze f0
+
+    # the same seed stopped at the kept step, or run through all 8 steps, without keep_best
+    frames = prepare(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, n_clips=80)), splits=("val",))["val"].middle
+    stopped, _ = run(dataclasses.replace(first, steps=kept["step"], keep_best=False), eval_every=kept["step"])
+    full, _ = run(dataclasses.replace(first, keep_best=False), eval_every=8)
+    with torch.no_grad():
+        f0_kept, f0_stopped, f0_full = (m(frames).f0_hz for m in (kept_run, stopped, full))
+    assert torch.allclose(f0_kept, f0_stopped)
+    assert not torch.allclose(f0_kept, f0_full)
