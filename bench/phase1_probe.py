@@ -7,7 +7,9 @@ of octave-up / octave-down errors, and the phase's own (label-free) validation l
 can see whether that loss could pick a good phase-1 state without labels.
 
     python bench/phase1_probe.py '{"seed": 42, "lr": 5e-4, "steps": 500, "cosine": false,
-                                   "sot_mass": 0.05, "lin_into_trunk": true}'
+                                   "sot_mass": 0.05, "loss": {"sot_logf": true},
+                                   "encoder": {"temperature": 0.1},
+                                   "amplitudes_train_trunk": false}'
 """
 import dataclasses
 import json
@@ -28,6 +30,7 @@ from sotdemo.train import prepare  # noqa: E402
 torch.set_num_threads(1)
 args = json.loads(sys.argv[1])
 cfg = load_config("sot-2048-curriculum")
+cfg = dataclasses.replace(cfg, encoder=dataclasses.replace(cfg.encoder, **args.get("encoder", {})))
 seed, steps, lr = args.get("seed", 42), args.get("steps", 500), args.get("lr", 5e-4)
 mass, every = args.get("sot_mass", 0.05), args.get("every", 25)
 prepared = prepare(cfg)
@@ -37,7 +40,7 @@ VX, VA, VF = val.middle, torch.from_numpy(val.data.audio), val.data.f0_hz
 torch.manual_seed(seed)
 rng = np.random.default_rng(seed)
 model = HarmonicModel(cfg)
-loss_fn = SpectralLoss(cfg.loss)
+loss_fn = SpectralLoss(dataclasses.replace(cfg.loss, **args.get("loss", {})))
 opt = torch.optim.Adam(model.parameters(), lr, weight_decay=cfg.train.weight_decay)
 gain = torch.zeros(cfg.encoder.n_harmonics)
 gain[0] = 1.0
@@ -54,10 +57,7 @@ for step in range(1, steps + 1):
             group["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps)))
     model.train()
     index = torch.from_numpy(rng.choice(len(X), 64, replace=False))
-    out = model(X[index])
-    if not args.get("lin_into_trunk", True):
-        # the amplitude head sees detached trunk features: the LIN term cannot move the trunk
-        out = dataclasses.replace(out, amplitudes=model.encoder.amplitude_head_detached(X[index]))
+    out = model(X[index], args.get("amplitudes_train_trunk", True))
     loss = phase_loss(A[index], out)
     opt.zero_grad(set_to_none=True)
     loss.backward()

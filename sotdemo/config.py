@@ -40,7 +40,8 @@ class Stage:
     decays along a half cosine from the run's rate to this fraction of it by the end of the
     phase (None: constant); `keep_best`: at the end of the phase, go back to the weights with
     the lowest validation value of the phase's own loss (label-free; checked every
-    `eval_every` steps) and restart Adam's moments.
+    `eval_every` steps) and restart Adam's moments; `amplitudes_train_trunk`: False keeps
+    the amplitude loss out of the shared trunk (only the amplitude head learns from it).
     """
 
     steps: int
@@ -52,6 +53,7 @@ class Stage:
     loss: dict[str, Any] = field(default_factory=dict)
     cosine_to: float | None = None
     keep_best: bool = False
+    amplitudes_train_trunk: bool = True
 
     def learning_rate(self, base: float, t: int) -> float:
         """The learning rate at step `t` (0-based) of the phase, for the run's rate `base`."""

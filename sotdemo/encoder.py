@@ -103,14 +103,17 @@ class Encoder(nn.Module):
         self.amplitude_head = nn.Linear(features, c.n_harmonics)
         self.register_buffer("log2_bins", torch.from_numpy(np.log2(c.pitch_bins_hz())).float(), persistent=False)
 
-    def forward(self, cqt_frames: torch.Tensor) -> EncoderOutput:
+    def forward(self, cqt_frames: torch.Tensor, amplitudes_train_trunk: bool = True) -> EncoderOutput:
+        """`amplitudes_train_trunk=False` (training only): the amplitude head reads the shared
+        features detached, so a loss on the amplitudes trains that head alone."""
         leading = cqt_frames.shape[:-1]
         x = self.norm(cqt_frames.reshape(-1, 1, cqt_frames.shape[-1]))
         x = self.conv_in(x)
         x = x + self.conv_res(x)
         x = self.pointwise(x)
         logits = self.pitch_head(x)
-        amplitudes = exp_sigmoid(self.amplitude_head(x.flatten(1)))
+        features = x.flatten(1) if amplitudes_train_trunk else x.flatten(1).detach()
+        amplitudes = exp_sigmoid(self.amplitude_head(features))
         f0_hz = self.f0_from_logits(logits)
         return EncoderOutput(
             f0_hz=f0_hz.reshape(leading),

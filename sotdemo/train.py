@@ -196,7 +196,7 @@ def train(
             group["lr"] = stage.learning_rate(tc.learning_rate, t)
         model.train()
         index = torch.from_numpy(rng.choice(n_clips, size=min(tc.batch_size, n_clips), replace=False)).to(device)
-        out = model(frames[index])
+        out = model(frames[index], stage.amplitudes_train_trunk)
         f0 = out.f0_hz if stage.train_f0 else out.f0_hz.detach()
         amplitudes = out.amplitudes * gains(t).to(device)
         loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients, stage.sot_mass)

@@ -46,3 +46,19 @@ def test_toeplitz_layer_equals_its_explicit_matrix():
 def test_exp_sigmoid():
     assert exp_sigmoid(torch.tensor(0.0)).item() == pytest.approx(2 * 0.5 ** np.log(10) + 1e-7)
     assert exp_sigmoid(torch.tensor(100.0)).item() == pytest.approx(2.0)
+
+
+def test_amplitudes_can_be_kept_from_training_the_shared_trunk():
+    torch.manual_seed(0)
+    encoder = Encoder()
+    frames = torch.rand(4, 285)
+    for train_trunk in (True, False):
+        encoder.zero_grad(set_to_none=True)
+        encoder(frames, amplitudes_train_trunk=train_trunk).amplitudes.sum().backward()
+        assert encoder.amplitude_head.weight.grad.abs().sum() > 0
+        trunk = encoder.conv_in[0].weight.grad
+        assert (trunk is not None and trunk.abs().sum() > 0) == train_trunk
+        assert encoder.pitch_head.kernel.grad is None
+    # the option changes gradients only, not what is predicted
+    encoder.eval()
+    assert torch.equal(encoder(frames).amplitudes, encoder(frames, amplitudes_train_trunk=False).amplitudes)
