@@ -141,8 +141,14 @@ def test_upload_over_the_limit_is_refused_and_the_server_goes_on(server, client,
     big = tmp_path / "big.wav"
     with open(big, "wb") as f:
         f.truncate((MAX_UPLOAD_MB + 1) * 2**20)
-    with pytest.raises(Exception, match="maximum allowed size"):
+    limit = MAX_UPLOAD_MB * 2**20
+    with pytest.raises(Exception, match=f"exceeds the maximum file size of {limit} bytes"):  # gradio_client checks first
         client.predict(handle_file(str(big)), "random-init", api_name="/estimate")
+    import httpx
+
+    with open(big, "rb") as f:  # the server enforces it too
+        answer = httpx.post(server.url + "gradio_api/upload", files={"files": ("big.wav", f)}, timeout=120)
+    assert answer.status_code == 413 and f"maximum allowed size of {limit} bytes" in answer.text
     valid = tmp_path / "valid.wav"
     valid.write_bytes(fuzz.encode(fuzz.tone(0.5)))
     assert fuzz.through_api(client, valid, "random-init")[0] is None
