@@ -11,11 +11,35 @@ thread does both right after start-up so the first click is fast.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
 import threading
+import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
+TRIM_EVERY_S = 5.0
+
+
+def _bound_heap() -> None:
+    """Return freed memory to the OS (glibc only; elsewhere nothing happens).
+
+    glibc keeps what a thread frees in that thread's arena, and gradio runs events on a pool of
+    up to 40 threads: without this, the server's resident memory creeps up to about one 60 s
+    request's working set per thread that ever ran one (+47 % after warm-up in a first load test).
+    Arenas are capped at 2 and the heap is trimmed every `TRIM_EVERY_S` seconds."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        return
+
+    def trim() -> None:
+        while True:
+            time.sleep(TRIM_EVERY_S)
+            libc.malloc_trim(0)
+
+    threading.Thread(target=trim, daemon=True, name="malloc-trim").start()
 
 
 def _warm_up() -> None:
@@ -68,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     from sotdemo.ui import build
 
     torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // args.workers))  # the workers share the cores
+    _bound_heap()
     demo = build(workers=args.workers, cache_ttl_s=args.cache_ttl)
     threading.Thread(target=_warm_up, daemon=True).start()
     demo.queue(max_size=args.queue_size, default_concurrency_limit=1).launch(**launch_options(args))

@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="app.py --workers (default: the app's)")
     parser.add_argument("--queue-size", type=int, default=None, help="app.py --queue-size (default: the app's)")
     parser.add_argument("--rss-growth", type=float, default=0.10, help="allowed RSS growth after the warm-up")
+    parser.add_argument("--settle", type=float, default=6.0, help="idle seconds before each memory reading")
     parser.add_argument("--note", default="", help="conditions worth recording")
     parser.add_argument("--out", default=str(REPO / "results" / "load_test.md"))
     args = parser.parse_args(argv)
@@ -114,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         with AppServer(tmp / "server", app_args) as server:
             rss_start = server.rss_bytes()
             clients = [Client(server.url, verbose=False, download_files=False) for _ in range(args.clients)]
-            plan = [[clips[i] for i in rng.integers(0, len(clips), args.warmup + args.requests)] for _ in clients]
+            # warm-up on the longest third of the pool: every worker thread meets a worst-case request first
+            long_clips = clips[-max(1, len(clips) // 3):]
+            plan = [[long_clips[i] for i in rng.integers(0, len(long_clips), args.warmup)]
+                    + [clips[i] for i in rng.integers(0, len(clips), args.requests)] for _ in clients]
             lock = threading.Lock()
             records: list[tuple[bool, float, Clip, str]] = []  # (measured, seconds, clip, error)
             warm = threading.Barrier(args.clients + 1)
@@ -139,13 +143,16 @@ def main(argv: list[str] | None = None) -> int:
             with ThreadPoolExecutor(args.clients) as pool:
                 futures = [pool.submit(run, c, p) for c, p in zip(clients, plan)]
                 warm.wait()
+                time.sleep(args.settle)  # idle: let the app return freed memory to the OS
                 rss_warm, cpu_warm = server.rss_bytes(), server.cpu_seconds()
                 t_start = time.perf_counter()
                 go.wait()
                 for f in futures:
                     f.result()
                 wall = time.perf_counter() - t_start
-            rss_end, rss_peak, cpu = server.rss_bytes(), server.peak_rss_bytes(), server.cpu_seconds() - cpu_warm
+            cpu = server.cpu_seconds() - cpu_warm
+            time.sleep(args.settle)
+            rss_end, rss_peak = server.rss_bytes(), server.peak_rss_bytes()
             internal = server.internal_errors()
             leftovers = server.leftovers()
 
@@ -189,8 +196,10 @@ def write_report(args, r: dict, clips: list[Clip], failures: list, measured: lis
         f"client is a `gradio_client.Client` in a thread of the benchmark process (on the same machine, so the clients' "
         f"uploads and JSON parsing compete with the server for the cores). {len(clips)} clips of "
         f"{args.min_seconds:g}–{args.max_seconds:g} s (mean {r['clip_mean']:.1f} s), formats: {', '.join(formats)}; "
-        f"each request draws one at random. Every client first sends {args.warmup} warm-up request(s); memory is read "
-        f"from /proc when all have.",
+        f"each request draws one at random. Every client first sends {args.warmup} warm-up request(s) drawn from the "
+        f"longest third of the clips; resident memory is read from /proc {args.settle:g} s after all warm-ups and "
+        f"{args.settle:g} s after the last answer (the server idle: app.py returns freed heap to the OS every 5 s), "
+        f"peak memory as the kernel's high-water mark.",
         "",
         "| measure | value |",
         "|---|---|",
