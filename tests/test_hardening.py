@@ -181,7 +181,7 @@ def test_server_listens_on_loopback_only(server):
 def test_load_test_short_form(tmp_path, app_checkpoints):
     out = tmp_path / "load.md"
     command = [sys.executable, str(REPO / "bench" / "load_test.py"), "--clients", "2", "--requests", "3", "--warmup", "1",
-               "--max-seconds", "3", "--pool", "6", "--rss-growth", "0.5", "--out", str(out)]
+               "--max-seconds", "3", "--pool", "6", "--rss-growth", "0.5", "--settle", "1", "--out", str(out)]
     run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300,
                          env={**__import__("os").environ, "SOTDEMO_CHECKPOINTS": str(app_checkpoints)})
     assert run.returncode == 0, run.stdout + run.stderr
