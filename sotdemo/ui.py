@@ -10,7 +10,7 @@ Load limits (see README, "Limits for deployers"): every event that computes runs
 concurrency group, "cpu", of `workers` slots shared by all users, so the CPU a server spends at
 once is bounded whatever the number of visitors; the queue in front of it (`QUEUE_SIZE`, set by
 app.py) turns clients away with a message once full. Uploads are capped at `MAX_UPLOAD_MB`,
-and gradio deletes uploads and handed-out files `CACHE_TTL_S` after they were made.
+and gradio deletes uploads, handed-out files and each session's clip `CACHE_TTL_S` after they were made.
 """
 
 from __future__ import annotations
@@ -209,7 +209,7 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
                    delete_cache=(max(1, min(cache_ttl_s, 600)), cache_ttl_s)) as demo:
         gr.Markdown(INTRO)
         banner = gr.Markdown(_model_banner())
-        clip_state = gr.State(None)
+        clip_state = gr.State(None, time_to_live=cache_ttl_s)  # a clip (≤ 60 s) per session, not forever
         with gr.Tabs():
             with gr.Tab("Estimate", id="estimate"):
                 gr.Markdown(ESTIMATE_HELP)

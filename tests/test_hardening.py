@@ -260,6 +260,7 @@ def test_every_computing_event_shares_one_bounded_pool(tmp_path, monkeypatch):
         assert by_name[name].concurrency_id == "cpu" and by_name[name].concurrency_limit == 3, name
     assert by_name["play_frames"].concurrency_id != "cpu"
     assert demo.delete_cache == (120, 120)
+    assert [b.time_to_live for b in demo.blocks.values() if type(b).__name__ == "State"] == [120]
 
 
 def test_heavy_parameters_are_bounded():
