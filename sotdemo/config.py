@@ -39,8 +39,8 @@ class Stage:
     replaced during the phase (e.g. `{"sot_logf": true}`); `cosine_to`: the learning rate
     decays along a half cosine from the run's rate to this fraction of it by the end of the
     phase (None: constant); `keep_best`: at the end of the phase, go back to the weights with
-    the lowest validation value of the phase's own loss (label-free; checked every
-    `eval_every` steps) and restart Adam's moments; `amplitudes_train_trunk`: False keeps
+    the lowest validation value of the SOT term of the phase's loss (label-free; checked every
+    `eval_every` steps; with split gradients, the term that trains f0) and restart Adam's moments; `amplitudes_train_trunk`: False keeps
     the amplitude loss out of the shared trunk (only the amplitude head learns from it).
     """
 

@@ -125,15 +125,17 @@ def _phase_gains(stages: tuple[Stage, ...], n_harmonics: int):
     return out
 
 
-def _stage_loss(config: RunConfig, stage: Stage) -> SpectralLoss:
-    """The run's loss with the phase's overrides (`Stage.loss`)."""
+def _stage_loss(config: RunConfig, stage: Stage, sot_only: bool = False) -> SpectralLoss:
+    """The run's loss with the phase's overrides (`Stage.loss`); `sot_only`: its SOT term alone."""
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in stage.loss.items()}
+    if sot_only:
+        overrides.update(lin_weight=0.0, log_weight=0.0)
     return SpectralLoss(dataclasses.replace(config.loss, **overrides))
 
 
 @torch.no_grad()
 def _phase_loss(model, loss_fn, stage, gains, frames, audio, batch_size: int = 200) -> float:
-    """The phase's training loss on the validation clips' middle frames (no labels involved)."""
+    """`loss_fn` as the phase applies it, on the validation clips' middle frames (no labels involved)."""
     model.eval()
     total = 0.0
     for start in range(0, len(frames), batch_size):
@@ -186,6 +188,7 @@ def train(
     window_losses: list[float] = []
     phases = _phase_gains(tc.stages(), config.encoder.n_harmonics)
     losses = [_stage_loss(config, stage).to(device) for stage, _ in phases]
+    criteria = [_stage_loss(config, stage, sot_only=True).to(device) for stage, _ in phases]
     schedule = [(number, stage, t, gains) for number, (stage, gains) in enumerate(phases) for t in range(stage.steps)]
     phase_best: dict = {"loss": float("inf")}
     bar = tqdm(range(1, tc.steps + 1), desc=f"{config.name} seed {seed}", disable=not progress, dynamic_ncols=True)
@@ -215,9 +218,9 @@ def train(
             window_losses = []
             point = {"step": step, "train_loss": train_loss, "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]}
             if stage.keep_best:
-                point["phase_val_loss"] = _phase_loss(model, loss_fn, stage, gains(t).to(device), val_frames, val_audio)
-                if point["phase_val_loss"] < phase_best["loss"]:
-                    phase_best = {"loss": point["phase_val_loss"], "step": step, "state": copy.deepcopy(model.state_dict())}
+                point["phase_val_sot"] = _phase_loss(model, criteria[number], stage, gains(t).to(device), val_frames, val_audio)
+                if point["phase_val_sot"] < phase_best["loss"]:
+                    phase_best = {"loss": point["phase_val_sot"], "step": step, "state": copy.deepcopy(model.state_dict())}
             curve.append(point)
             if val["lsd"] < best["val_lsd"]:
                 best = {"step": step, "val_lsd": val["lsd"], "val_rpa": val["rpa"], "val_rca": val["rca"]}
@@ -226,7 +229,7 @@ def train(
         if stage.keep_best and end_of_phase:
             model.load_state_dict(phase_best["state"])
             optimizer = new_optimizer()
-            kept.append({"phase": number + 1, "step": phase_best["step"], "phase_val_loss": phase_best["loss"]})
+            kept.append({"phase": number + 1, "step": phase_best["step"], "phase_val_sot": phase_best["loss"]})
             phase_best = {"loss": float("inf")}
 
     best_model = HarmonicModel(config)

@@ -100,7 +100,7 @@ def test_a_phase_can_decay_its_learning_rate_along_a_cosine():
     assert Stage(11).learning_rate(5e-4, 7) == 5e-4
 
 
-def test_keep_best_returns_to_the_phase_state_with_the_lowest_label_free_val_loss():
+def test_keep_best_returns_to_the_phase_state_with_the_lowest_label_free_val_sot():
     cfg = load_config("sot-2048-curriculum")
     first = dataclasses.replace(cfg.train.curriculum[0], steps=8, keep_best=True, loss={"sot_logf": True})
 
@@ -108,13 +108,13 @@ def test_keep_best_returns_to_the_phase_state_with_the_lowest_label_free_val_los
         train_config = dataclasses.replace(
             cfg.train, steps=sum(s.steps for s in stages), eval_every=eval_every, batch_size=8, learning_rate=3e-2, curriculum=stages
         )
-        # a large rate makes the phase's val loss go up and down between checks
+        # a large rate makes the phase's val SOT go up and down between checks
         return train(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, n_clips=80), train=train_config), seed=3, progress=False)
 
     kept_run, metrics = run(first, Stage(2, train_f0=False))
     phase_one = [point for point in metrics["curve"] if point["step"] <= 8]
     assert [point["step"] for point in phase_one] == [2, 4, 6, 8]
-    losses = [point["phase_val_loss"] for point in phase_one]
+    losses = [point["phase_val_sot"] for point in phase_one]
     (kept,) = metrics["kept"]
     assert kept["step"] == phase_one[losses.index(min(losses))]["step"] < 8
     assert metrics["best_step"] == 10  # the returned weights are phase 2's, which froze f0
