@@ -70,6 +70,8 @@ for step in range(1, steps + 1):
             cents = 1200 * np.abs(np.log2(ratio))
             vloss = float(np.mean([phase_loss(VA[i : i + 200], model(VX[i : i + 200])).item() for i in range(0, len(VX), 200)]))
         print(json.dumps({"step": step, "rpa": round(100 * float(np.mean(cents < 50)), 1),
+                          "within_3st": round(100 * float(np.mean(cents < 300)), 1),
+                          "median_cents": round(float(np.median(cents))),
                           "up": round(100 * float(np.mean(np.abs(1200 * np.log2(ratio / 2)) < 50)), 1),
                           "down": round(100 * float(np.mean(np.abs(1200 * np.log2(ratio * 2)) < 50)), 1),
                           "val_loss": round(vloss, 6), "t": round(time.time() - started)}), flush=True)
