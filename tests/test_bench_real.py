@@ -99,10 +99,9 @@ def test_quick_benchmark_end_to_end(tmp_path):
     assert float(pyin[1]) >= 95.0  # pYIN on clean piano / flute notes: ground truth and frame times line up
     assert any("(default)" in name for name in rows)
     assert "## Corpus" in text and "Pitch check" in text
-    # The cached corpus is reused and gives the same scores.
-    assert bench_real.main(["--quick", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "again.md")]) == 0
-    again = (tmp_path / "again.md").read_text().split("## Summary")[1]
-    assert [line for line in again.splitlines() if line.startswith("| pYIN")][0].split(" | ")[:-1] == pyin[:-1]
+    # --report-only rewrites the same report from the saved frames, running nothing.
+    assert bench_real.main(["--quick", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "again.md"), "--report-only"]) == 0
+    assert (tmp_path / "again.md").read_text() == text
 
 
 def test_every_shipped_checkpoint_is_benchmarked():
