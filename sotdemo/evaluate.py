@@ -46,6 +46,12 @@ DEVIATIONS = [
     "`sot-2048-curriculum` (ours) keeps the paper's SOT-2048 loss and adds a curriculum over the number of partials "
     "(one partial whose f0 learns from SOT on a tone rescaled to 5 % of the clip's energy; then the 20 partials fade "
     "in with f0 frozen; then everything). The paper has no such row.",
+    "`sot-2048-curriculum-logf` (ours, experimental successor of `sot-2048-curriculum`): phase 1 measures the SOT term on "
+    "a log-frequency axis and ends on its weights with the lowest validation SOT term (label-free model selection, as "
+    "the paper's best-validation-LSD checkpoint); phase 3 decays the learning rate along a cosine. The paper has no such row.",
+    "Validation while training (checkpoint selection) scores the middle frame of each val clip, as training sees it "
+    "(checkpoints of `sot-512` and `sot-2048-curriculum-logf`; the older ones scored all 17 frames); the test table "
+    "scores all 17 frames.",
 ]
 
 
