@@ -50,7 +50,7 @@ DEVIATIONS = [
     "a log-frequency axis and ends on its weights with the lowest validation SOT term (label-free model selection, as "
     "the paper's best-validation-LSD checkpoint); phase 3 decays the learning rate along a cosine. The paper has no such row.",
     "Validation while training (checkpoint selection) scores the middle frame of each val clip, as training sees it "
-    "(checkpoints of `sot-512` and `sot-2048-curriculum-logf`; the older ones scored all 17 frames); the test table "
+    "(checkpoints of `sot-512`, `sot-512-logf`, `sot-2048-nocut`, `sot-2048-ms512` and `sot-2048-curriculum-logf`; the older ones scored all 17 frames); the test table "
     "scores all 17 frames.",
 ]
 
