@@ -51,32 +51,24 @@ class Estimate:
     warnings: list[str] = field(default_factory=list)
 
 
-CONFIDENCE_HALF_WIDTH = 3  # pitch bins (1/3 semitone each): the posterior mass within ±1 semitone of its peak
+PEAK_HALF_WIDTH = 3  # pitch bins (1/3 semitone each): the window of ±1 semitone around the posterior's peak
 
 
-def _confidence(posterior: torch.Tensor) -> np.ndarray:
-    """Posterior mass within ±1 semitone of the posterior's peak, `[frames]` in 0..1.
+def _decode(posterior: torch.Tensor, log2_bins_hz: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+    """f0 in Hz and confidence, each `[frames]`, from the pitch posterior `[frames, bins]`.
 
-    The mass near the peak, not the peak value: how sharp a trained posterior is depends on
-    the model (the soft-argmax only needs its mean right), while the mass within a semitone
-    says how much of the posterior agrees with the estimate, whatever the model."""
-    peak = posterior.argmax(dim=-1, keepdim=True)
+    Both read the window of ±1 semitone (`PEAK_HALF_WIDTH` bins, clipped at the edges) around
+    the posterior's peak: f0 is the posterior-weighted mean of `log2_bins_hz` in it, confidence
+    the posterior mass in it (0..1). The mass near the peak, not the peak value: how sharp a
+    trained posterior is depends on the model, while the mass within a semitone says how much
+    of the posterior agrees with the estimate, whatever the model."""
     n = posterior.shape[-1]
-    cumulative = torch.nn.functional.pad(posterior.cumsum(dim=-1), (1, 0))
-    hi = (peak + CONFIDENCE_HALF_WIDTH + 1).clamp(max=n)
-    lo = (peak - CONFIDENCE_HALF_WIDTH).clamp(min=0)
-    return (cumulative.gather(-1, hi) - cumulative.gather(-1, lo))[..., 0].numpy()
-
-
-def _local_f0(posterior: torch.Tensor, log2_bins_hz: torch.Tensor) -> torch.Tensor:
-    """f0 in Hz `[frames]`: the posterior-weighted mean of `log2_bins_hz` within ±1 semitone
-    (`CONFIDENCE_HALF_WIDTH` bins) of the posterior's peak; `posterior`: `[frames, bins]`."""
-    n = posterior.shape[-1]
-    around_peak = posterior.argmax(dim=-1, keepdim=True) + torch.arange(-CONFIDENCE_HALF_WIDTH, CONFIDENCE_HALF_WIDTH + 1)
+    around_peak = posterior.argmax(dim=-1, keepdim=True) + torch.arange(-PEAK_HALF_WIDTH, PEAK_HALF_WIDTH + 1)
     window = around_peak.clamp(0, n - 1)  # [frames, 7]
     weights = posterior.gather(-1, window) * ((around_peak >= 0) & (around_peak < n))
-    log2_f0 = (weights * log2_bins_hz[window]).sum(-1) / weights.sum(-1).clamp_min(1e-12)
-    return torch.exp2(log2_f0)
+    mass = weights.sum(-1)
+    f0 = torch.exp2((weights * log2_bins_hz[window]).sum(-1) / mass.clamp_min(1e-12))
+    return f0, mass.numpy()
 
 
 @functools.lru_cache(maxsize=8)
@@ -118,8 +110,7 @@ def estimate(
         logits.append(out.logits)
     amps_t, logits_t = torch.cat(amps), torch.cat(logits)
     posterior = torch.softmax(logits_t / model.config.encoder.temperature, dim=-1)
-    confidence = _confidence(posterior)
-    f0_t = _local_f0(posterior, model.encoder.log2_bins.to(posterior.dtype))
+    f0_t, confidence = _decode(posterior, model.encoder.log2_bins.to(posterior.dtype))
 
     rms = librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][: len(frames)]
     voiced = (20 * np.log10(np.maximum(rms, 1e-10)) >= level_db) & (confidence >= min_confidence)

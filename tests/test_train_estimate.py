@@ -101,20 +101,22 @@ def test_estimate_cli_reports_a_corrupt_file(tmp_path, smoke_checkpoints):
 
 def test_estimate_decodes_the_pitch_posterior_around_its_peak():
     from sotdemo.encoder import EncoderConfig
-    from sotdemo.estimate import _local_f0
+    from sotdemo.estimate import _decode
 
     log2_bins = torch.from_numpy(np.log2(EncoderConfig().pitch_bins_hz())).float()
     posterior = torch.zeros(2, 285)
     posterior[0, 100], posterior[0, 101] = 0.7, 0.0  # a peak and a weaker mode an octave up
     posterior[0, 136] = 0.3
     posterior[1, 100], posterior[1, 101] = 0.5, 0.5  # two neighbouring bins: half way in log2
-    f0 = _local_f0(posterior, log2_bins).numpy()
+    f0, confidence = _decode(posterior, log2_bins)
+    f0 = f0.numpy()
     bins_hz = EncoderConfig().pitch_bins_hz()
     assert f0[0] == pytest.approx(bins_hz[100], rel=1e-5)  # the octave mode is ignored
     soft_argmax = 2 ** (0.7 * np.log2(bins_hz[100]) + 0.3 * np.log2(bins_hz[136]))
     assert abs(1200 * np.log2(soft_argmax / bins_hz[100])) > 300  # what the soft-argmax would say
     assert f0[1] == pytest.approx(np.sqrt(bins_hz[100] * bins_hz[101]), rel=1e-5)
+    assert confidence == pytest.approx([0.7, 1.0])  # the mass within a semitone of the peak
     # the peak at the top edge: the window is clipped, not wrapped
     edge = torch.zeros(1, 285)
     edge[0, 284] = 1.0
-    assert _local_f0(edge, log2_bins).item() == pytest.approx(bins_hz[284], rel=1e-5)
+    assert _decode(edge, log2_bins)[0].item() == pytest.approx(bins_hz[284], rel=1e-5)
