@@ -188,7 +188,7 @@ def train(
     window_losses: list[float] = []
     phases = _phase_gains(tc.stages(), config.encoder.n_harmonics)
     losses = [_stage_loss(config, stage).to(device) for stage, _ in phases]
-    criteria = [_stage_loss(config, stage, sot_only=True).to(device) for stage, _ in phases]
+    criteria = [_stage_loss(config, stage, sot_only=True).to(device) if stage.keep_best else None for stage, _ in phases]
     schedule = [(number, stage, t, gains) for number, (stage, gains) in enumerate(phases) for t in range(stage.steps)]
     phase_best: dict = {"loss": float("inf")}
     bar = tqdm(range(1, tc.steps + 1), desc=f"{config.name} seed {seed}", disable=not progress, dynamic_ncols=True)
