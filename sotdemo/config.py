@@ -67,7 +67,9 @@ class TrainConfig:
     """Optimisation settings (defaults: the paper's Sec. 3).
 
     `curriculum`: phases run in order; empty = one phase of `steps` with every partial (the
-    paper). When given, `steps` must equal the sum of the phases' steps.
+    paper). When given, `steps` must equal the sum of the phases' steps. `init_from`: a
+    checkpoint name (`CONFIG/seed-N`) whose encoder weights start the run instead of a random
+    initialisation (a warm start; its encoder sizes must match); None: random (the paper).
     """
 
     steps: int = 25000
@@ -77,6 +79,7 @@ class TrainConfig:
     eval_every: int = 500
     seeds: tuple[int, ...] = (42, 123, 456, 789, 101112)
     curriculum: tuple[Stage, ...] = ()
+    init_from: str | None = None
 
     def __post_init__(self):
         if self.curriculum and sum(s.steps for s in self.curriculum) != self.steps:

@@ -29,10 +29,10 @@ from .config import RunConfig, Stage
 from .data import Dataset, generate, split
 from .losses import SpectralLoss
 from .metrics import lsd, raw_chroma_accuracy, raw_pitch_accuracy
-from .model import HarmonicModel, save
+from .model import HarmonicModel, load, save
 from .spectral import HOP, cqt
 
-__all__ = ["EncodedSplit", "evaluate_split", "prepare", "train"]
+__all__ = ["EncodedSplit", "evaluate_split", "loss_targets", "prepare", "train"]
 
 
 @dataclass
@@ -85,11 +85,12 @@ def prepare(config: RunConfig, splits: tuple[str, ...] = ("train", "val")) -> di
 def evaluate_split(
     model: HarmonicModel, encoded: EncodedSplit, batch_size: int = 256, all_frames: bool = True
 ) -> dict[str, float]:
-    """RPA and RCA (%) over every frame of every clip, and LSD of the frame-wise resynthesis;
+    """RPA and RCA (%) over every frame of every clip with a pitch, and LSD of the frame-wise resynthesis of every clip;
     with `all_frames=False`, of the middle frame only and a resynthesis with its constant
     parameters (how training sees a clip)."""
     model.eval()
     data = encoded.data
+    targets = loss_targets(data, model.config.data.peak)
     n_samples = data.audio.shape[1]
     source = encoded.frames if all_frames else encoded.middle[:, None]
     f0_all, lsd_all = [], []
@@ -98,14 +99,27 @@ def evaluate_split(
         out = model(frames)
         f0_all.append(out.f0_hz.numpy())
         audio = model.synthesize(out.f0_hz, out.amplitudes, n_samples, hop_length=HOP)
-        lsd_all.append(lsd(torch.from_numpy(data.audio[start : start + batch_size]), audio, per_clip=True).numpy())
+        lsd_all.append(lsd(torch.from_numpy(targets[start : start + batch_size]), audio, per_clip=True).numpy())
     f0 = np.concatenate(f0_all)
-    truth = np.repeat(data.f0_hz[:, None], f0.shape[1], axis=1)
+    pitched = data.f0_hz > 0  # noise-only clips (f0 0) have no pitch to score
+    f0 = f0[pitched]
+    truth = np.repeat(data.f0_hz[pitched, None], f0.shape[1], axis=1)
     return {
         "rpa": 100 * raw_pitch_accuracy(truth, f0),
         "rca": 100 * raw_chroma_accuracy(truth, f0),
         "lsd": float(np.concatenate(lsd_all).mean()),
     }
+
+
+def loss_targets(data: Dataset, peak: float) -> np.ndarray:
+    """The clips as the loss and LSD see them, `[clips, samples]`: each rescaled to `peak`. The
+    encoder is blind to level (it LayerNorms its frame) and `estimate` sets the synthesizer's
+    level from the input, so clips drawn at -40..0 dBFS (`realistic`) are compared at one level;
+    clips already at that peak (the paper's, 0.9) are returned unchanged."""
+    peaks = np.abs(data.audio).max(axis=1)
+    if np.allclose(peaks, peak, rtol=1e-5):
+        return data.audio
+    return (data.audio * (peak / np.maximum(peaks, 1e-12))[:, None]).astype(np.float32)
 
 
 def _phase_gains(stages: tuple[Stage, ...], n_harmonics: int):
@@ -168,7 +182,13 @@ def train(
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = HarmonicModel(config).to(device)
+    model = HarmonicModel(config)
+    if tc.init_from is not None:
+        start = load(tc.init_from)
+        if start.config.encoder != config.encoder:
+            raise ValueError(f"init_from {tc.init_from!r} has other encoder sizes than {config.name!r}")
+        model.encoder.load_state_dict(start.encoder.state_dict())
+    model = model.to(device)
 
     def new_optimizer() -> torch.optim.Optimizer:
         return torch.optim.Adam(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
@@ -177,8 +197,8 @@ def train(
     amplitude_head = {id(p) for p in model.encoder.amplitude_head.parameters()}
     pitch_path = [p for p in model.parameters() if id(p) not in amplitude_head]
     frames = train_split.middle.to(device)
-    audio = torch.from_numpy(train_split.data.audio).to(device)
-    val_frames, val_audio = val_split.middle.to(device), torch.from_numpy(val_split.data.audio).to(device)
+    audio = torch.from_numpy(loss_targets(train_split.data, config.data.peak)).to(device)
+    val_frames, val_audio = val_split.middle.to(device), torch.from_numpy(loss_targets(val_split.data, config.data.peak)).to(device)
     n_clips = audio.shape[0]
 
     curve: list[dict] = []

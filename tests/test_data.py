@@ -44,3 +44,72 @@ def test_splits_are_70_20_10_and_disjoint():
     parts = [split(d, name) for name in ("train", "val", "test")]
     assert [len(p) for p in parts] == [140, 40, 20]
     np.testing.assert_array_equal(np.concatenate([p.f0_hz for p in parts]), d.f0_hz)
+
+
+# --- the realistic distribution (ours) ---
+
+REALISTIC = DataConfig(distribution="realistic", n_clips=300, max_harmonics=40, f0_max_hz=2000.0, seed=3)
+
+
+def test_realistic_is_deterministic_and_spans_its_ranges():
+    a, b = generate(REALISTIC), generate(REALISTIC)
+    np.testing.assert_array_equal(a.audio, b.audio)
+    assert a.audio.shape == (300, 4096) and a.audio.dtype == np.float32 and np.isfinite(a.audio).all()
+    pitched = a.f0_hz > 0
+    assert 40 <= a.f0_hz[pitched].min() and a.f0_hz.max() <= 2000
+    peak_db = 20 * np.log10(np.abs(a.audio).max(axis=1))
+    assert peak_db.min() >= -40.01 and peak_db.max() <= 0.01 and peak_db.std() > 5
+    # log-uniform f0: about as many clips per octave low and high
+    assert 0.5 < np.mean(a.f0_hz[pitched] < 280) / np.mean(a.f0_hz[pitched] >= 280) < 2
+    # many partials in some clips, and no partial labelled at or above Nyquist
+    assert (a.amplitudes > 0).sum(axis=1).max() >= 20
+    assert not np.any((a.amplitudes > 0) & (a.f0_hz[:, None] * np.arange(1, 41) >= 8000))
+    # noise-only clips: f0 0, no partial, audible noise
+    noise_only = generate(dataclasses.replace(REALISTIC, noise_only_share=0.5))
+    silent = noise_only.f0_hz == 0
+    assert 0.35 < silent.mean() < 0.65
+    assert not noise_only.amplitudes[silent].any() and (np.abs(noise_only.audio[silent]).max(axis=1) > 0).all()
+
+
+def test_realistic_vibrato_passes_through_the_label_at_the_middle_sample():
+    """One partial, no noise, no glide, vibrato of up to 50 cents on every clip: the analytic
+    signal's instantaneous frequency at the middle sample is the labelled f0."""
+    from scipy.signal import hilbert
+
+    config = dataclasses.replace(
+        REALISTIC, n_clips=20, max_harmonics=1, f0_min_hz=200.0, noise_share=0.0, noise_only_share=0.0,
+        vibrato_share=1.0, glide_share=0.0, inharmonic_share=0.0, odd_only_share=0.0, weak_fundamental_share=0.0,
+    )
+    d = generate(config)
+    middle = 2048
+    moved = 0
+    for clip, f0 in zip(d.audio, d.f0_hz):
+        phase = np.unwrap(np.angle(hilbert(clip.astype(np.float64))))
+        inst = (phase[middle + 1] - phase[middle - 1]) / (2 * 2 * np.pi) * 16000
+        assert abs(1200 * np.log2(inst / f0)) < 10
+        quarter = (phase[1025] - phase[1023]) / (4 * np.pi) * 16000
+        moved += abs(1200 * np.log2(quarter / f0)) > 5
+    assert moved >= 10  # the pitch does move elsewhere in the clip
+
+
+def test_realistic_odd_only_and_weak_fundamental_spectra():
+    base = dataclasses.replace(REALISTIC, n_clips=200, noise_only_share=0.0)
+    odd = generate(dataclasses.replace(base, odd_only_share=1.0, weak_fundamental_share=0.0))
+    weak = generate(dataclasses.replace(base, odd_only_share=0.0, weak_fundamental_share=1.0))
+    plain = generate(dataclasses.replace(base, odd_only_share=0.0, weak_fundamental_share=0.0))
+
+    def ratio_db(d, num, den):
+        both = (d.amplitudes[:, num] > 0) & (d.amplitudes[:, den] > 0)
+        return np.median(20 * np.log10(d.amplitudes[both, num] / d.amplitudes[both, den]))
+
+    assert ratio_db(odd, 1, 2) < ratio_db(plain, 1, 2) - 15  # 2nd partial vs 3rd
+    assert ratio_db(weak, 0, 1) < ratio_db(plain, 0, 1) - 10  # fundamental vs 2nd
+
+
+def test_loss_targets_bring_every_clip_to_one_peak_and_leave_the_papers_alone():
+    from sotdemo.train import loss_targets
+
+    paper = generate(SMALL)
+    assert loss_targets(paper, 0.9) is paper.audio
+    realistic = generate(REALISTIC)
+    np.testing.assert_allclose(np.abs(loss_targets(realistic, 0.9)).max(axis=1), 0.9, rtol=1e-5)

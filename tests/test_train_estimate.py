@@ -52,6 +52,22 @@ def test_smoke_training_lowers_the_loss_and_writes_a_checkpoint(smoke_checkpoint
     assert np.isfinite(metrics["best_val_lsd"])
 
 
+def test_a_run_can_start_from_a_checkpoint(smoke_checkpoints, monkeypatch):
+    root, _ = smoke_checkpoints
+    monkeypatch.setenv("SOTDEMO_CHECKPOINTS", str(root))
+    start = model_lib.load("sot-2048/seed-7")
+    cfg = smoke_config()
+    frozen = dataclasses.replace(cfg.train, steps=2, eval_every=2, learning_rate=0.0, init_from="sot-2048/seed-7")
+    warm, _ = train(dataclasses.replace(cfg, train=frozen), seed=1, progress=False)
+    for name, value in start.encoder.state_dict().items():
+        torch.testing.assert_close(warm.encoder.state_dict()[name], value, rtol=0, atol=0)
+    cold, _ = train(dataclasses.replace(cfg, train=dataclasses.replace(frozen, init_from=None)), seed=1, progress=False)
+    assert not torch.equal(cold.encoder.pitch_head.kernel, start.encoder.pitch_head.kernel)
+    other = dataclasses.replace(cfg, encoder=dataclasses.replace(cfg.encoder, conv_channels=8), train=frozen)
+    with pytest.raises(ValueError, match="other encoder sizes"):
+        train(other, seed=1, progress=False)
+
+
 def tone(f0, seconds=1.0, n_harmonics=5, rate=SR):
     t = np.arange(int(seconds * rate)) / rate
     return 0.3 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, n_harmonics + 1))
