@@ -55,7 +55,7 @@ import real_corpus  # noqa: E402
 from real_corpus import SAMPLE_RATE, Corpus, Track, build_corpus, tools_available  # noqa: E402
 
 from sotdemo import model as model_lib  # noqa: E402
-from sotdemo.estimate import estimate  # noqa: E402
+from sotdemo.estimate import bfloat16_is_fast, estimate  # noqa: E402
 
 __all__ = ["Method", "REGISTERS", "frame_truth", "main", "methods", "register_of", "score"]
 
@@ -80,11 +80,12 @@ def _ours(name: str) -> Method:
     model = model_lib.load(name)
 
     def run(audio: np.ndarray):
-        result = estimate(audio, SAMPLE_RATE, model=model)
+        result = estimate(audio, SAMPLE_RATE, model=model, resynthesize=False)
         return result.times_s, result.f0_hz, result.voiced
 
     default = model_lib.resolve(None) == model_lib.resolve(name)
-    return Method(name + (" (default)" if default else ""), run, "sotdemo.estimate, default voicing")
+    precision = "bfloat16 convolutions" if bfloat16_is_fast() else "float32"
+    return Method(name + (" (default)" if default else ""), run, f"sotdemo.estimate, default voicing, pitch only (no resynthesis), {precision}")
 
 
 def _pyin(audio: np.ndarray):

@@ -103,14 +103,19 @@ class Encoder(nn.Module):
         self.amplitude_head = nn.Linear(features, c.n_harmonics)
         self.register_buffer("log2_bins", torch.from_numpy(np.log2(c.pitch_bins_hz())).float(), persistent=False)
 
-    def forward(self, cqt_frames: torch.Tensor, amplitudes_train_trunk: bool = True) -> EncoderOutput:
+    def forward(self, cqt_frames: torch.Tensor, amplitudes_train_trunk: bool = True, bfloat16_trunk: bool = False) -> EncoderOutput:
         """`amplitudes_train_trunk=False` (training only): the amplitude head reads the shared
-        features detached, so a loss on the amplitudes trains that head alone."""
+        features detached, so a loss on the amplitudes trains that head alone.
+        `bfloat16_trunk` (inference): the convolutions run in bfloat16 (CPU autocast), the heads
+        in float32; about twice as fast on CPUs with AMX or AVX512-BF16 and within a fraction of
+        a cent of float32 (`estimate` chooses it where the CPU has them)."""
         leading = cqt_frames.shape[:-1]
         x = self.norm(cqt_frames.reshape(-1, 1, cqt_frames.shape[-1]))
-        x = self.conv_in(x)
-        x = x + self.conv_res(x)
-        x = self.pointwise(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16_trunk):
+            x = self.conv_in(x)
+            x = x + self.conv_res(x)
+            x = self.pointwise(x)
+        x = x.to(cqt_frames.dtype)
         logits = self.pitch_head(x)
         features = x.flatten(1) if amplitudes_train_trunk else x.flatten(1).detach()
         amplitudes = exp_sigmoid(self.amplitude_head(features))

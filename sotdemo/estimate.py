@@ -31,7 +31,7 @@ import torch
 from .model import HarmonicModel, load
 from .spectral import HOP, SAMPLE_RATE, cqt, frame_times
 
-__all__ = ["DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "Estimate", "estimate", "get_model", "write_csv"]
+__all__ = ["DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "Estimate", "bfloat16_is_fast", "estimate", "get_model", "write_csv"]
 
 DEFAULT_LEVEL_DB = -50.0
 DEFAULT_MIN_CONFIDENCE = 0.8  # white noise: 2 % of frames pass; clean harmonic tones: all (measured with sot-2048-curriculum)
@@ -71,6 +71,14 @@ def _decode(posterior: torch.Tensor, log2_bins_hz: torch.Tensor) -> tuple[torch.
     return f0, mass.numpy()
 
 
+def bfloat16_is_fast() -> bool:
+    """Whether this CPU runs bfloat16 convolutions natively (AMX or AVX512-BF16)."""
+    try:
+        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    except AttributeError:  # a torch without these probes
+        return False
+
+
 @functools.lru_cache(maxsize=8)
 def get_model(name: str | None = None) -> HarmonicModel:
     """`model.load(name)`, cached: each checkpoint is read once per process."""
@@ -84,6 +92,8 @@ def estimate(
     model: HarmonicModel | str | None = None,
     level_db: float = DEFAULT_LEVEL_DB,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    precision: str = "auto",
+    resynthesize: bool = True,
 ) -> Estimate:
     """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
 
@@ -92,7 +102,13 @@ def estimate(
         model: a loaded model, a checkpoint name (see `model.load`), or None for the default.
         level_db: frames quieter than this RMS (dBFS) are unvoiced.
         min_confidence: frames whose posterior mass within a semitone of its peak is below this are unvoiced.
+        precision: 'float32', 'bfloat16' (the encoder's convolutions; its heads stay float32)
+            or 'auto': bfloat16 where the CPU computes it natively (`bfloat16_is_fast`).
+        resynthesize: False skips the resynthesis (`resynthesis` is then empty): pitch only.
     """
+    if precision not in ("auto", "float32", "bfloat16"):
+        raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
+    bfloat16 = precision == "bfloat16" or (precision == "auto" and bfloat16_is_fast())
     name = model if isinstance(model, str) or model is None else model.config.name
     model = get_model(model) if not isinstance(model, HarmonicModel) else model
     audio = np.asarray(audio, dtype=np.float32)
@@ -105,7 +121,7 @@ def estimate(
     frames = torch.from_numpy(cqt(audio))  # [frames, 285]
     amps, logits = [], []
     for start in range(0, len(frames), _BATCH):
-        out = model(frames[start : start + _BATCH])
+        out = model(frames[start : start + _BATCH], bfloat16_trunk=bfloat16)
         amps.append(out.amplitudes)
         logits.append(out.logits)
     amps_t, logits_t = torch.cat(amps), torch.cat(logits)
@@ -120,7 +136,10 @@ def estimate(
     gain = torch.from_numpy(rms).float() / tone_rms * torch.from_numpy(voiced).float()
     amplitudes = amps_t * gain[:, None]
 
-    resynthesis = model.synthesize(f0_t[None], amplitudes[None], len(audio), hop_length=HOP)[0].numpy()
+    if resynthesize:
+        resynthesis = model.synthesize(f0_t[None], amplitudes[None], len(audio), hop_length=HOP)[0].numpy()
+    else:
+        resynthesis = np.zeros(0, dtype=np.float32)
     return Estimate(
         times_s=frame_times(len(frames)),
         f0_hz=f0_t.numpy().astype(np.float64),

@@ -41,9 +41,9 @@ class HarmonicModel(nn.Module):
         self.config = config
         self.encoder = Encoder(config.encoder)
 
-    def forward(self, cqt_frames: torch.Tensor, amplitudes_train_trunk: bool = True) -> EncoderOutput:
+    def forward(self, cqt_frames: torch.Tensor, amplitudes_train_trunk: bool = True, bfloat16_trunk: bool = False) -> EncoderOutput:
         """`cqt_frames`: `[..., 285]` linear-magnitude CQT frames (see `Encoder.forward`)."""
-        return self.encoder(cqt_frames, amplitudes_train_trunk)
+        return self.encoder(cqt_frames, amplitudes_train_trunk, bfloat16_trunk)
 
     def synthesize(self, f0_hz: torch.Tensor, amplitudes: torch.Tensor, n_samples: int, hop_length: int | None = None) -> torch.Tensor:
         """Audio `[batch, n_samples]` at the configuration's sample rate (see `synth.harmonic_synth`)."""

@@ -53,3 +53,18 @@ def test_cqt_batches_and_rejects_other_rates():
 
 def test_frame_times():
     np.testing.assert_allclose(spectral.frame_times(3), [0.0, 0.016, 0.032])
+
+
+def test_cached_cqt_filters_give_librosas_cqt_bit_for_bit(monkeypatch):
+    from librosa.core import constantq
+
+    from sotdemo.spectral import CQT_FILTERS_CACHED, cqt
+
+    assert CQT_FILTERS_CACHED
+    x = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    first, second, shorter = cqt(x), cqt(x), cqt(x[:9000])  # the basis is scaled in place by librosa: no drift
+    cached = getattr(constantq, "__vqt_filter_fft")
+    monkeypatch.setattr(constantq, "__vqt_filter_fft", cached.__wrapped__)
+    np.testing.assert_array_equal(first, cqt(x))
+    np.testing.assert_array_equal(second, cqt(x))
+    np.testing.assert_array_equal(shorter, cqt(x[:9000]))

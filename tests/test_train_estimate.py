@@ -136,3 +136,16 @@ def test_estimate_decodes_the_pitch_posterior_around_its_peak():
     edge = torch.zeros(1, 285)
     edge[0, 284] = 1.0
     assert _decode(edge, log2_bins)[0].item() == pytest.approx(bins_hz[284], rel=1e-5)
+
+
+def test_bfloat16_convolutions_agree_with_float32_within_a_cent():
+    model = model_lib.load(None)  # the shipped default: a trained posterior, as users get it
+    audio = np.concatenate([tone(f0, 0.5) for f0 in (82.4, 220.0, 659.3, 1318.5)])
+    exact = estimate(audio, SR, model=model, precision="float32")
+    fast = estimate(audio, SR, model=model, precision="bfloat16", resynthesize=False)
+    cents = 1200 * np.abs(np.log2(fast.f0_hz / exact.f0_hz))
+    assert np.median(cents) < 1 and np.max(cents[exact.voiced]) < 5
+    np.testing.assert_array_equal(fast.times_s, exact.times_s)
+    assert fast.resynthesis.size == 0 and exact.resynthesis.size == audio.size
+    with pytest.raises(ValueError, match="precision"):
+        estimate(audio, SR, model=model, precision="half")
