@@ -26,6 +26,7 @@ import gradio as gr
 
 from . import views
 from .audio import MAX_SECONDS, AudioError
+from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE
 from .model import available
 from .plots import landscape_figure, race_figure, synthesis_figure
 
@@ -49,7 +50,7 @@ how far spectral mass must slide along the frequency axis to turn one spectrum i
 
 ESTIMATE_HELP = f"""Upload a recording (wav, flac, ogg, mp3; any rate, mono or stereo), record one, or pick an example;
 at most the first {MAX_SECONDS:.0f} s are analysed. The **pitch track** is drawn over the input's spectrogram only where a
-frame is voiced (loud enough and a confident pitch); the dotted line is librosa's pYIN for comparison. The
+frame is voiced (loud enough and a confident pitch: both thresholds under *Voicing thresholds*); the dotted line is librosa's pYIN for comparison. The
 **amplitude** map shows how strong each harmonic k·f0 is over time, and the two spectrograms below compare the input
 with the resynthesis on shared axes: what the model did not capture (noise, inharmonic partials) is missing below."""
 
@@ -133,8 +134,9 @@ def _clip_outputs(clip: views.Clip, log_freq: bool) -> tuple:
 
 
 @_guard("Estimation")
-def run_estimate(path: str | None, model: str | None, log_freq: bool) -> tuple:
-    return _clip_outputs(views.analyse(path, model), log_freq)
+def run_estimate(path: str | None, model: str | None, log_freq: bool, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+                 level_db: float = DEFAULT_LEVEL_DB) -> tuple:
+    return _clip_outputs(views.analyse(path, model, level_db=level_db, min_confidence=min_confidence), log_freq)
 
 
 @_guard("pYIN")
@@ -222,6 +224,11 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
                     with gr.Column(scale=1):
                         model = gr.Dropdown(choices=available(), value=views.default_model(), label="Model", elem_id="model")
                         log_freq = gr.Checkbox(False, label="Log-frequency spectrograms")
+                        with gr.Accordion("Voicing thresholds", open=False):
+                            min_conf = gr.Slider(0, 1, value=DEFAULT_MIN_CONFIDENCE, step=0.05, elem_id="min-confidence",
+                                                 label="min confidence (pitch posterior mass within ±1 semitone of its peak)")
+                            level_gate = gr.Slider(-90, 0, value=DEFAULT_LEVEL_DB, step=1, elem_id="level-gate",
+                                                   label="level gate [dBFS frame RMS]")
                         estimate_btn = gr.Button("Estimate", variant="primary", elem_id="estimate-btn")
                         resynthesis = gr.Audio(label="Resynthesis (harmonic model)", type="filepath", interactive=False)
                         downloads = gr.File(label="Downloads: pitch track CSV, resynthesis WAV", file_count="multiple", interactive=False)
@@ -297,7 +304,7 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
         transport_inputs = [clip_state, frame, n_fft, logf, cutoff, p]
         transport_outputs = [transport_info, plan_plot, cdf_plot, coupling_plot, interp_plot]
 
-        estimate_btn.click(run_estimate, [audio_in, model, log_freq], estimate_outputs, **private, **cpu).success(
+        estimate_btn.click(run_estimate, [audio_in, model, log_freq, min_conf, level_gate], estimate_outputs, **private, **cpu).success(
             add_pyin, [clip_state, log_freq], [pitch_plot, clip_state], **private, **cpu)
         log_freq.change(redraw, [clip_state, log_freq], [pitch_plot, amp_plot, spec_plot], **private, **cpu)
         synth_btn.click(run_synthesize, [s_f0, s_harm, s_tilt, s_noise, s_vib_hz, s_vib_ct, s_seconds, model],

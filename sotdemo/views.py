@@ -34,7 +34,7 @@ import torch
 from . import ot, plots
 from .audio import AudioError, LoadedAudio, display_name, load, prepare
 from .config import load_config
-from .estimate import Estimate, estimate, write_csv
+from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, Estimate, estimate, write_csv
 from .losses import LossConfig, SpectralLoss, landscape, sot_positions
 from .metrics import lsd, raw_pitch_accuracy
 from .model import DEFAULT_MODEL, available, checkpoint_root
@@ -117,10 +117,12 @@ def _downloads_root() -> Path:
 
 
 def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: str | Path | None = None,
-                  downloads: bool = True) -> Clip:
+                  downloads: bool = True, level_db: float = DEFAULT_LEVEL_DB,
+                  min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Clip:
     """Estimate a loaded clip, measure the LSD of its resynthesis and (if `downloads`) write CSV + WAV
-    downloads into `out_dir`, by default a new folder under this process's downloads folder."""
-    result = estimate(loaded.audio, loaded.sample_rate, _require_model(model))
+    downloads into `out_dir`, by default a new folder under this process's downloads folder.
+    `level_db` and `min_confidence`: the voicing thresholds (see `estimate.estimate`)."""
+    result = estimate(loaded.audio, loaded.sample_rate, _require_model(model), float(level_db), float(min_confidence))
     clip = Clip(name=name, audio=loaded.audio, result=result, warnings=list(loaded.warnings))
     clip.lsd_db = float(lsd(torch.from_numpy(loaded.audio), torch.from_numpy(result.resynthesis)))
     if not downloads:
@@ -133,12 +135,13 @@ def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: st
     return clip
 
 
-def analyse(path: str | Path, model: str | None, out_dir: str | Path | None = None, downloads: bool = True) -> Clip:
+def analyse(path: str | Path, model: str | None, out_dir: str | Path | None = None, downloads: bool = True,
+            level_db: float = DEFAULT_LEVEL_DB, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Clip:
     """The Estimate tab's work for an audio file: `audio.load` (first 60 s) and `analyse_audio`."""
     model = _require_model(model)
     if not path:
         raise AudioError("no audio: upload a file, record, or pick an example first")
-    return analyse_audio(load(path), display_name(Path(path).name), model, out_dir, downloads)
+    return analyse_audio(load(path), display_name(Path(path).name), model, out_dir, downloads, level_db, min_confidence)
 
 
 def note_name(f0_hz: float) -> str:

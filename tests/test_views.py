@@ -54,6 +54,19 @@ def test_analyse_writes_the_downloads_and_the_api_data(random_model, tmp_path):
         views.analyse(path, "nope")
 
 
+def test_voicing_thresholds_reach_the_estimate(tmp_path):
+    """The app's two voicing sliders: the shipped default model, a clean 220 Hz tone."""
+    path = tmp_path / "tone.wav"
+    sf.write(path, views.synthesize(220.0, seconds=1.0, noise_db=-80).audio, SR)
+    default = views.analyse(path, None, downloads=False)
+    assert default.result.voiced.mean() > 0.8
+    strict = views.analyse(path, None, downloads=False, min_confidence=1.01)
+    assert not strict.result.voiced.any()
+    gated = views.analyse(path, None, downloads=False, level_db=0.0)  # the tone's frames are below 0 dBFS RMS
+    assert not gated.result.voiced.any()
+    np.testing.assert_array_equal(strict.result.f0_hz, default.result.f0_hz)  # f0 is always filled in
+
+
 def test_no_model_is_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setenv("SOTDEMO_CHECKPOINTS", str(tmp_path))
     assert views.default_model() is None
