@@ -29,9 +29,12 @@ import numpy as np
 import torch
 
 from .model import HarmonicModel, load
-from .spectral import HOP, SAMPLE_RATE, cqt, frame_times
+from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, cqt, frame_times
 
-__all__ = ["DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "Estimate", "bfloat16_is_fast", "estimate", "get_model", "write_csv"]
+__all__ = [
+    "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "SUBOCTAVE_THRESHOLD", "Estimate", "bfloat16_is_fast", "estimate", "get_model",
+    "suboctave_evidence", "write_csv",
+]
 
 DEFAULT_LEVEL_DB = -50.0
 DEFAULT_MIN_CONFIDENCE = 0.8  # white noise: 2 % of frames pass; clean harmonic tones: all (measured with sot-2048-curriculum)
@@ -52,6 +55,59 @@ class Estimate:
 
 
 PEAK_HALF_WIDTH = 3  # pitch bins (1/3 semitone each): the window of ±1 semitone around the posterior's peak
+SUBOCTAVE_THRESHOLD = 0.05  # chosen on synthetic clips of the realistic distribution: bench/octave_check.py
+_CHECK_PARTIALS = 10
+
+
+def _energy_at(power: np.ndarray, hz: np.ndarray) -> np.ndarray:
+    """CQT power `[frames, bins]` at frequencies `hz` `[frames, n]`: the largest of the nearest
+    bin and its two neighbours (tolerates mistuning and inharmonicity); 0 off the CQT's range."""
+    position = np.round((np.log2(np.maximum(hz, 1e-3)) - np.log2(CQT_FMIN)) * CQT_BINS_PER_OCTAVE).astype(int)
+    out = np.zeros(hz.shape)
+    for offset in (-1, 0, 1):
+        out = np.maximum(out, np.take_along_axis(power, np.clip(position + offset, 0, power.shape[1] - 1), axis=1))
+    return out * ((position >= 1) & (position < power.shape[1] - 1))
+
+
+def suboctave_evidence(cqt_frames: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
+    """How much the spectrum says the pitch is f0/2, per frame `[frames]` (0 = nothing).
+
+    Over the odd multiples of f0/2 (f0/2, 3f0/2, ..., 19f0/2), the CQT power standing above the
+    mean of the points a quarter of f0 to either side (a partial, not noise), summed and divided
+    by the power at the harmonics f0 ... 10f0. A tone whose pitch is f0 has no partials between
+    its harmonics (about 1e-5 on real instruments); when the encoder answers the octave above a
+    weak fundamental, the odd partials of the true pitch stand there (median 0.08 on the
+    benchmark's instrument notes). `cqt_frames`: `[frames, 285]` linear magnitude; `f0_hz`: `[frames]`.
+    """
+    power = np.asarray(cqt_frames, dtype=np.float64) ** 2
+    f0 = np.asarray(f0_hz, dtype=np.float64)[:, None]
+    harmonics = _energy_at(power, f0 * np.arange(1, _CHECK_PARTIALS + 1)).sum(axis=1)
+    odd_halves = np.arange(1, 2 * _CHECK_PARTIALS, 2) / 2
+    between = _energy_at(power, f0 * odd_halves)
+    sides = 0.5 * (_energy_at(power, f0 * (odd_halves - 0.25)) + _energy_at(power, f0 * (odd_halves + 0.25)))
+    return np.maximum(between - sides, 0).sum(axis=1) / np.maximum(harmonics, 1e-20)
+
+
+def _octave_down(amplitudes: torch.Tensor, cqt_frames: np.ndarray, f0_hz: torch.Tensor, flagged: np.ndarray) -> torch.Tensor:
+    """Amplitudes `[frames, K]` re-indexed for the frames whose f0 was halved: partial k becomes
+    partial 2k; each new odd partial takes its lower neighbour's amplitude scaled by the CQT's
+    amplitude ratio between the two."""
+    if not flagged.any():
+        return amplitudes
+    out = amplitudes.clone()
+    k = amplitudes.shape[1]
+    rows = torch.from_numpy(np.flatnonzero(flagged))
+    old = amplitudes[rows]
+    new = torch.zeros_like(old)
+    new[:, 1::2] = old[:, : k // 2]
+    half = f0_hz[rows].numpy().astype(np.float64)[:, None] / 2
+    magnitude = np.sqrt(_energy_at(np.asarray(cqt_frames[rows.numpy()], dtype=np.float64) ** 2, half * np.arange(1, k + 1)))
+    for j in range(0, k, 2):  # partial j+1 (odd) of the halved f0
+        below = new[:, j - 1] if j > 0 else new[:, 1]
+        reference = magnitude[:, j - 1] if j > 0 else magnitude[:, 1]
+        new[:, j] = below * torch.from_numpy(magnitude[:, j] / np.maximum(reference, 1e-12)).to(new.dtype).clamp(max=10.0)
+    out[rows] = new
+    return out
 
 
 def _decode(posterior: torch.Tensor, log2_bins_hz: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
@@ -94,6 +150,7 @@ def estimate(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     precision: str = "auto",
     resynthesize: bool = True,
+    octave_check: bool = True,
 ) -> Estimate:
     """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
 
@@ -105,6 +162,8 @@ def estimate(
         precision: 'float32', 'bfloat16' (the encoder's convolutions; its heads stay float32)
             or 'auto': bfloat16 where the CPU computes it natively (`bfloat16_is_fast`).
         resynthesize: False skips the resynthesis (`resynthesis` is then empty): pitch only.
+        octave_check: halve f0 on frames above the level gate whose spectrum holds partials at odd multiples of
+            f0/2 (`suboctave_evidence` > `SUBOCTAVE_THRESHOLD`): the octave-above-a-weak-fundamental error.
     """
     if precision not in ("auto", "float32", "bfloat16"):
         raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
@@ -118,7 +177,8 @@ def estimate(
         audio = librosa.resample(audio, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
     if audio.size == 0:
         raise ValueError("the audio is empty")
-    frames = torch.from_numpy(cqt(audio))  # [frames, 285]
+    spectrum = cqt(audio)
+    frames = torch.from_numpy(spectrum)  # [frames, 285]
     amps, logits = [], []
     for start in range(0, len(frames), _BATCH):
         out = model(frames[start : start + _BATCH], bfloat16_trunk=bfloat16)
@@ -127,9 +187,13 @@ def estimate(
     amps_t, logits_t = torch.cat(amps), torch.cat(logits)
     posterior = torch.softmax(logits_t / model.config.encoder.temperature, dim=-1)
     f0_t, confidence = _decode(posterior, model.encoder.log2_bins.to(posterior.dtype))
-
     rms = librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][: len(frames)]
-    voiced = (20 * np.log10(np.maximum(rms, 1e-10)) >= level_db) & (confidence >= min_confidence)
+    loud = 20 * np.log10(np.maximum(rms, 1e-10)) >= level_db
+    voiced = loud & (confidence >= min_confidence)
+    if octave_check:  # frames above the level gate: below it, the noise floor has peaks anywhere
+        flagged = loud & (suboctave_evidence(spectrum, f0_t.numpy()) > SUBOCTAVE_THRESHOLD)
+        amps_t = _octave_down(amps_t, spectrum, f0_t, flagged)
+        f0_t = torch.where(torch.from_numpy(flagged), f0_t / 2, f0_t)
     harmonic_numbers = torch.arange(1, amps_t.shape[-1] + 1)
     audible = (f0_t[:, None] * harmonic_numbers) < SAMPLE_RATE / 2
     tone_rms = torch.sqrt(((amps_t * audible) ** 2).sum(-1) / 2).clamp_min(1e-9)

@@ -149,3 +149,60 @@ def test_bfloat16_convolutions_agree_with_float32_within_a_cent():
     assert fast.resynthesis.size == 0 and exact.resynthesis.size == audio.size
     with pytest.raises(ValueError, match="precision"):
         estimate(audio, SR, model=model, precision="half")
+
+
+def test_suboctave_evidence_sees_the_odd_partials_of_the_octave_below():
+    from sotdemo.estimate import SUBOCTAVE_THRESHOLD, suboctave_evidence
+    from sotdemo.spectral import cqt
+
+    t = np.arange(SR) / SR
+    for f0 in (65.4, 110.0, 392.0):
+        weak = sum((0.02 if k == 1 else 1 / k) * np.sin(2 * np.pi * k * f0 * t) for k in range(1, 13) if k * f0 < 7500)
+        frames = cqt(weak.astype(np.float32))[10:-10]
+        at_f0 = suboctave_evidence(frames, np.full(len(frames), f0))
+        octave_up = suboctave_evidence(frames, np.full(len(frames), 2 * f0))
+        assert np.max(at_f0) < SUBOCTAVE_THRESHOLD / 10  # nothing between the harmonics of the true pitch
+        assert np.min(octave_up) > SUBOCTAVE_THRESHOLD  # the octave above: partials 3, 5, 7 ... sit between its harmonics
+
+
+def test_the_octave_check_leaves_clean_tones_alone():
+    model = model_lib.load(None)
+    for f0 in (55.0, 130.8, 440.0, 1760.0):
+        audio = tone(f0, 1.0, n_harmonics=8)
+        checked = estimate(audio, SR, model=model)
+        plain = estimate(audio, SR, model=model, octave_check=False)
+        np.testing.assert_array_equal(checked.f0_hz, plain.f0_hz)
+        np.testing.assert_array_equal(checked.amplitudes, plain.amplitudes)
+        assert np.all(np.abs(1200 * np.log2(checked.f0_hz[checked.voiced] / f0)) < 50)
+
+
+def test_the_octave_check_halves_an_octave_error_and_keeps_the_partials(monkeypatch):
+    """A missing-fundamental tone (partials 2..12 of 98 Hz) whose posterior we force onto 196 Hz:
+    the check answers 98 Hz, and the resynthesis of the halved frames still has the odd partials."""
+    from sotdemo import estimate as estimate_lib
+    from sotdemo.spectral import cqt
+
+    t = np.arange(SR) / SR
+    audio = 0.3 * sum(np.sin(2 * np.pi * k * 98.0 * t) / k for k in range(2, 13))
+    model = model_lib.load(None)
+    pinned = torch.full((len(cqt(audio.astype(np.float32))), model.config.encoder.n_bins), -1e4)
+    pinned[:, int(round(np.log2(196.0 / model.config.encoder.fmin_hz) * 36))] = 0.0
+
+    original = model.forward
+
+    def forced(frames, *args, **kwargs):
+        out = original(frames, *args, **kwargs)
+        out.logits = pinned[: len(frames)]
+        return out
+
+    monkeypatch.setattr(model, "forward", forced)
+    plain = estimate(audio, SR, model=model, octave_check=False)
+    checked = estimate(audio, SR, model=model)
+    middle = slice(10, -10)
+    assert np.all(np.abs(1200 * np.log2(plain.f0_hz[middle] / 196.0)) < 50)
+    assert np.all(np.abs(1200 * np.log2(checked.f0_hz[middle] / 98.0)) < 50)
+    k = checked.amplitudes.shape[1]
+    ratio = checked.amplitudes[middle][:, 1::2][:, : k // 2] / plain.amplitudes[middle][:, : k // 2]  # partial j -> 2j,
+    np.testing.assert_allclose(ratio, ratio[:, :1] * np.ones_like(ratio), rtol=1e-4)  # one level per frame (the input's RMS)
+    assert np.all(checked.amplitudes[middle][:, 2] > 0.3 * checked.amplitudes[middle][:, 1])  # partial 3 is back
+    assert estimate_lib.SUBOCTAVE_THRESHOLD == 0.05
