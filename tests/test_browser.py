@@ -60,4 +60,15 @@ def test_upload_estimate_and_move_the_transport_slider(browser, app_url, tmp_pat
     page.wait_for_function("(f) => document.querySelector('#transport-info').innerText.startsWith(f)", arg=f"frame {frame + 5} at",
                            timeout=30000)
     page.screenshot(path=str(shots / "transport.png"), full_page=True)
+
+    # the voicing thresholds reach the estimate: nothing is voiced at a confidence of 1.0 or more
+    page.get_by_role("tab", name="Estimate").click()
+    page.get_by_role("button", name="Voicing thresholds").click()
+    threshold = page.locator("#min-confidence input[type=number]")
+    threshold.fill("1")
+    threshold.press("Enter")
+    page.click("#estimate-btn")
+    page.wait_for_function("() => document.querySelector('#summary').innerText.includes('no voiced frame')", timeout=60000)
+    assert "0 % voiced" in page.inner_text("#summary")
+    page.screenshot(path=str(shots / "voicing.png"), full_page=True)
     assert errors == []
