@@ -369,10 +369,12 @@ def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str],
                 k = fr.error_kinds(mask)
                 lines.append(f"| {inst} | {reg_text} | {_pct(s['rpa'])} | {_pct(p)} | {_pct(k['octave up'])} | {_pct(k['octave down'])} | {_pct(k['fifth/twelfth'])} | {_pct(k['other'])} |")
 
-        lines += ["", "Why: `python bench/real_decoding.py` ([bench_real_decoding.md](bench_real_decoding.md)) decodes each model's "
-                  "pitch posterior around its peak as well as by the soft-argmax that `estimate` reports; the gap between the two is "
-                  "the error that comes from averaging the posterior's modes (\"other\" errors here: an f0 between two candidates), "
-                  "what remains is the posterior's peak itself being wrong (mostly octave errors)."]
+        lines += ["", "Why: `estimate` decodes the pitch posterior around its peak (the soft-argmax that training uses averaged "
+                  "an octave-up side mode in: [bench_real_decoding.md](bench_real_decoding.md)) and then halves f0 where the "
+                  "spectrum holds partials at odd multiples of f0/2 ([octave_check.md](octave_check.md)). What remains is mostly "
+                  "the posterior's peak on a wrong partial whose sub-harmonic partials are too weak for that check (bassoon: the "
+                  "5th partial of 92.5 Hz, the octave of 220 Hz), the choir patch's detuned voices (two of its notes read 25-35 cents flat, some frames beyond 50) and "
+                  "the piano's top notes."]
         lines += _goals(results, default)
 
     # The corpus and its checks.
