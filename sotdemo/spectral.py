@@ -141,8 +141,8 @@ def _cache_cqt_filters() -> bool:
     """Make librosa build each CQT filter basis once per process instead of on every call.
 
     librosa 0.10-0.11 rebuilds the frequency-domain filters of every octave on each `cqt` call
-    (about 40 % of the CQT's time on a few seconds of audio); its own cache is an opt-in joblib
-    disk cache. This wraps its private `__vqt_filter_fft` in an in-memory cache keyed on the
+    (about 40 % of the CQT's time on a few seconds of audio); its own cache is opt-in and on
+    disk. This wraps its private `__vqt_filter_fft` in an in-memory cache keyed on the
     arguments' values. The caller scales the returned basis in place, so every call gets a
     copy. Returns False (and changes nothing) where librosa lacks that function."""
     from librosa.core import constantq
