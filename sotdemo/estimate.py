@@ -75,9 +75,9 @@ def suboctave_evidence(cqt_frames: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
     Over the odd multiples of f0/2 (f0/2, 3f0/2, ..., 19f0/2), the CQT power standing above the
     mean of the points a quarter of f0 to either side (a partial, not noise), summed and divided
     by the power at the harmonics f0 ... 10f0. A tone whose pitch is f0 has no partials between
-    its harmonics (about 1e-5 on real instruments); when the encoder answers the octave above a
-    weak fundamental, the odd partials of the true pitch stand there (median 0.08 on the
-    benchmark's instrument notes). `cqt_frames`: `[frames, 285]` linear magnitude; `f0_hz`: `[frames]`.
+    its harmonics (median 3e-6 on the benchmark's correctly estimated frames); when the encoder
+    answers the octave above a weak fundamental, the odd partials of the true pitch stand there
+    (median 0.08 on its octave-up frames; synthetic figures in results/octave_check.md). `cqt_frames`: `[frames, 285]` linear magnitude; `f0_hz`: `[frames]`.
     """
     power = np.asarray(cqt_frames, dtype=np.float64) ** 2
     f0 = np.asarray(f0_hz, dtype=np.float64)[:, None]
@@ -90,8 +90,8 @@ def suboctave_evidence(cqt_frames: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
 
 def _octave_down(amplitudes: torch.Tensor, cqt_frames: np.ndarray, f0_hz: torch.Tensor, flagged: np.ndarray) -> torch.Tensor:
     """Amplitudes `[frames, K]` re-indexed for the frames whose f0 was halved: partial k becomes
-    partial 2k; each new odd partial takes its lower neighbour's amplitude scaled by the CQT's
-    amplitude ratio between the two."""
+    partial 2k; each new odd partial takes the amplitude of the even partial below it (for
+    partial 1: partial 2) scaled by the CQT's amplitude ratio between the two, at most 10."""
     if not flagged.any():
         return amplitudes
     out = amplitudes.clone()

@@ -152,18 +152,19 @@ def _cache_cqt_filters() -> bool:
         return original is not None
 
     @functools.lru_cache(maxsize=64)
-    def build(key, sr, freqs, filter_scale, norm, sparsity, hop_length, window, gamma, dtype, alpha):
+    def build(sr, freqs: bytes, filter_scale, norm, sparsity, hop_length, window, gamma, dtype, alpha: bytes | None):
         return original(sr, np.frombuffer(freqs), filter_scale, norm, sparsity, hop_length=hop_length,
                         window=window, gamma=gamma, dtype=dtype, alpha=None if alpha is None else np.frombuffer(alpha))
 
     def cached(sr, freqs, filter_scale, norm, sparsity, hop_length=None, window="hann", gamma=0.0, dtype=np.complex64, alpha=None):
-        freqs = np.ascontiguousarray(freqs, dtype=np.float64).tobytes()
-        alpha = None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float64).tobytes()
         try:
-            basis, n_fft, lengths = build(None, sr, freqs, filter_scale, norm, sparsity, hop_length, window, gamma, dtype, alpha)
+            basis, n_fft, lengths = build(
+                sr, np.ascontiguousarray(freqs, dtype=np.float64).tobytes(), filter_scale, norm, sparsity, hop_length, window,
+                gamma, dtype, None if alpha is None else np.ascontiguousarray(alpha, dtype=np.float64).tobytes(),
+            )
         except TypeError:  # an unhashable argument (e.g. a window given as an array): no caching
-            return original(sr, np.frombuffer(freqs), filter_scale, norm, sparsity, hop_length=hop_length, window=window,
-                            gamma=gamma, dtype=dtype, alpha=None if alpha is None else np.frombuffer(alpha))
+            return original(sr, freqs, filter_scale, norm, sparsity, hop_length=hop_length, window=window, gamma=gamma,
+                            dtype=dtype, alpha=alpha)
         return basis.copy(), n_fft, lengths.copy()
 
     cached._sotdemo_cached = True
