@@ -164,6 +164,7 @@ def estimate(
         resynthesize: False skips the resynthesis (`resynthesis` is then empty): pitch only.
         octave_check: halve f0 on frames above the level gate whose spectrum holds partials at odd multiples of
             f0/2 (`suboctave_evidence` > `SUBOCTAVE_THRESHOLD`): the octave-above-a-weak-fundamental error.
+            Never below the model's lowest pitch bin (32.7 Hz for the shipped models).
     """
     if precision not in ("auto", "float32", "bfloat16"):
         raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
@@ -191,7 +192,8 @@ def estimate(
     loud = 20 * np.log10(np.maximum(rms, 1e-10)) >= level_db
     voiced = loud & (confidence >= min_confidence)
     if octave_check:  # frames above the level gate: below it, the noise floor has peaks anywhere
-        flagged = loud & (suboctave_evidence(spectrum, f0_t.numpy()) > SUBOCTAVE_THRESHOLD)
+        lowest_hz = float(torch.exp2(model.encoder.log2_bins.min()))  # f0/2 must stay in the model's range
+        flagged = loud & (f0_t.numpy() / 2 >= lowest_hz) & (suboctave_evidence(spectrum, f0_t.numpy()) > SUBOCTAVE_THRESHOLD)
         amps_t = _octave_down(amps_t, spectrum, f0_t, flagged)
         f0_t = torch.where(torch.from_numpy(flagged), f0_t / 2, f0_t)
     harmonic_numbers = torch.arange(1, amps_t.shape[-1] + 1)

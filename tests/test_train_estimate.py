@@ -206,3 +206,13 @@ def test_the_octave_check_halves_an_octave_error_and_keeps_the_partials(monkeypa
     np.testing.assert_allclose(ratio, ratio[:, :1] * np.ones_like(ratio), rtol=1e-4)  # one level per frame (the input's RMS)
     assert np.all(checked.amplitudes[middle][:, 2] > 0.3 * checked.amplitudes[middle][:, 1])  # partial 3 is back
     assert estimate_lib.SUBOCTAVE_THRESHOLD == 0.05
+
+
+def test_the_octave_check_never_halves_below_the_models_lowest_pitch():
+    """Full-scale DC (the input a CI fuzz run found): the encoder reads about 40 Hz and the CQT's
+    low-bin leakage looks like sub-octave partials; halving would leave the model's 32.7 Hz range."""
+    model = model_lib.load(None)
+    lowest = float(2 ** model.encoder.log2_bins.min())
+    for audio in (np.ones(300, np.float32), np.ones(SR, np.float32), tone(34.0, 1.0, n_harmonics=8)):
+        r = estimate(audio, SR, model=model)
+        assert np.all(r.f0_hz >= lowest * 0.99), r.f0_hz.min()
