@@ -313,10 +313,15 @@ def _numba_forward(
     ga = torch.empty((n_frames, n) if need_ga else (1, 1), dtype=dtype)
     gb = torch.empty((n_frames, n) if need_gb else (1, 1), dtype=dtype)
     if n_frames > 0:
+        torch_threads = torch.get_num_threads()
         _batch_kernel(
             a.numpy(), b.numpy(), xp, p, cutoff, need_ga, need_gb,
             out_w, ga.numpy(), gb.numpy(), 8 * numba.get_num_threads(),
         )
+        if torch.get_num_threads() != torch_threads:
+            # numba's OpenMP layer can share torch's OpenMP runtime and reset its thread count;
+            # a changed count changes torch's reduction order, and training stops being reproducible
+            torch.set_num_threads(torch_threads)
     w = torch.from_numpy(out_w).to(dtype).view(lead)
     return (
         w,

@@ -100,7 +100,17 @@ def test_a_phase_can_decay_its_learning_rate_along_a_cosine():
     assert Stage(11).learning_rate(5e-4, 7) == 5e-4
 
 
-def test_keep_best_returns_to_the_phase_state_with_the_lowest_label_free_val_sot():
+def test_keep_best_returns_to_the_phase_state_with_the_lowest_label_free_val_sot(monkeypatch):
+    from sotdemo import train as train_lib
+
+    real_phase_loss = train_lib._phase_loss
+    scripted = iter([0.5, 0.2, 0.4, 0.3])  # steps 2, 4, 6, 8 of the first run: its best is step 4
+
+    def phase_loss(*args, **kwargs):
+        real_phase_loss(*args, **kwargs)  # runs as in training (model.eval(), no grad) ...
+        return next(scripted, 1.0)  # ... but the value is scripted, so the best step does not hang on rounding
+
+    monkeypatch.setattr(train_lib, "_phase_loss", phase_loss)
     cfg = load_config("sot-2048-curriculum")
     first = dataclasses.replace(cfg.train.curriculum[0], steps=8, keep_best=True, loss={"sot_logf": True})
 
@@ -108,7 +118,7 @@ def test_keep_best_returns_to_the_phase_state_with_the_lowest_label_free_val_sot
         train_config = dataclasses.replace(
             cfg.train, steps=sum(s.steps for s in stages), eval_every=eval_every, batch_size=8, learning_rate=3e-2, curriculum=stages
         )
-        # a large rate makes the phase's val SOT go up and down between checks
+        # a large rate: the weights at step 4 and step 8 differ clearly
         return train(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, n_clips=80), train=train_config), seed=3, progress=False)
 
     kept_run, metrics = run(first, Stage(2, train_f0=False))
@@ -116,7 +126,8 @@ def test_keep_best_returns_to_the_phase_state_with_the_lowest_label_free_val_sot
     assert [point["step"] for point in phase_one] == [2, 4, 6, 8]
     losses = [point["phase_val_sot"] for point in phase_one]
     (kept,) = metrics["kept"]
-    assert kept["step"] == phase_one[losses.index(min(losses))]["step"] < 8
+    assert losses == [0.5, 0.2, 0.4, 0.3]
+    assert kept["step"] == phase_one[losses.index(min(losses))]["step"] == 4
     assert metrics["best_step"] == 10  # the returned weights are phase 2's, which froze f0
 
     # the same seed stopped at the kept step, or run through all 8 steps, without keep_best
@@ -127,3 +138,34 @@ def test_keep_best_returns_to_the_phase_state_with_the_lowest_label_free_val_sot
         f0_kept, f0_stopped, f0_full = (m(frames).f0_hz for m in (kept_run, stopped, full))
     assert torch.allclose(f0_kept, f0_stopped)
     assert not torch.allclose(f0_kept, f0_full)
+
+
+def test_partials_of_reads_the_relative_amplitudes_of_a_known_tone():
+    from sotdemo.losses import partials_of
+
+    amps = torch.tensor([[1.0, 0.5, 0.25, 0.0, 0.1, 0.3], [0.05, 1.0, 0.6, 0.3, 0.2, 0.1]], dtype=torch.float64)
+    f0 = torch.tensor([110.0, 1500.0], dtype=torch.float64)
+    read = partials_of(harmonic_synth(f0, amps, 4096), f0, 6)
+    relative = read / read[:, 1:2] * amps[:, 1:2]
+    assert torch.allclose(relative[0], amps[0], atol=0.01)
+    assert torch.allclose(relative[1, :5], amps[1, :5], atol=0.01)
+    assert read[1, 5] == 0  # 6 x 1500 Hz lies above Nyquist
+
+
+def test_sot_tone_from_the_target_pulls_f0_home_whatever_the_amplitude_head_says():
+    """A weak-fundamental target (partial 1 at 3 %) and a head that predicts a loud partial 1:
+    the predicted amplitudes drag the SOT term's f0 gradient away from the true 200 Hz,
+    the target's own partials at the predicted f0 send it back from either side."""
+    true = torch.tensor([1.0], dtype=torch.float64) * 200
+    target = harmonic_synth(true, torch.tensor([[0.03, 1.0, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1]], dtype=torch.float64), 4096)
+    head = torch.tensor([[1.0, 0.2, 0.1, 0.05, 0.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    loss = SpectralLoss(load_config("sot-2048").loss)
+    for ratio, sign in ((0.97, -1), (1.03, 1)):
+        f0 = (true * ratio).requires_grad_(True)
+        from_target = torch.autograd.grad(loss.from_parameters(target, f0, head, True, 1.0, "target"), f0)[0]
+        assert torch.sign(from_target).item() == sign  # gradient descent moves f0 toward 200 Hz
+    f0 = (true * 1.03).requires_grad_(True)
+    from_head = torch.autograd.grad(loss.from_parameters(target, f0, head, True, 1.0, "predicted"), f0)[0]
+    assert from_head.item() < 0  # the head's loud partial 1 pushes f0 further up, away from the truth
+    with pytest.raises(ValueError, match="split_gradients"):
+        loss.from_parameters(target, f0, head, False, None, "target")

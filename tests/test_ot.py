@@ -445,3 +445,22 @@ def test_displacement_interpolation(kind):
     xl = grid(n, "lin")
     e10, e30 = np.eye(n)[10], np.eye(n)[30]
     np.testing.assert_allclose(displacement_interpolation(e30, e10, xl, 0.5), np.eye(n)[20], atol=1e-12)
+
+
+def test_the_numba_kernel_leaves_torchs_thread_count_alone():
+    """numba's OpenMP layer shares torch's runtime: without care, the first kernel call reset a
+    1-thread torch to numba's 2 threads, which changed reduction orders mid-run and made training
+    with OMP_NUM_THREADS=1 irreproducible (found by the keep_best test)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import torch\nfrom sotdemo.ot import wasserstein_1d\n"
+        "a = torch.rand(64, 1025); b = torch.rand(64, 1025, requires_grad=True)\n"
+        "wasserstein_1d(a, b, torch.linspace(0, 1, 1025), 2, True).sum().backward()\n"
+        "print(torch.get_num_threads())\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
