@@ -6,7 +6,8 @@ learning rate and overrides of its data / loss / train sections, keeps the weigh
 model and the fine-tuned one (RPA per isolated effect, both decodings).
 
     python bench/finetune_probe.py '{"tag": "a", "steps": 400, "lr": 1e-4,
-                                     "data": {"snr_db": [15, 50]}, "loss": {}, "train": {}}'
+                                     "data": {"snr_db": [15, 50]}, "loss": {}, "train": {},
+                                     "stage": {"split_gradients": true}}'
 """
 import dataclasses
 import json
@@ -32,7 +33,7 @@ cfg = dataclasses.replace(
     loss=dataclasses.replace(cfg.loss, **fix(args.get("loss", {}))),
     train=dataclasses.replace(
         cfg.train, steps=steps, learning_rate=args.get("lr", cfg.train.learning_rate),
-        curriculum=(Stage(steps, cosine_to=args.get("cosine_to", 0.1)),), **fix(args.get("train", {})),
+        curriculum=(Stage(steps, cosine_to=args.get("cosine_to", 0.1), **args.get("stage", {})),), **fix(args.get("train", {})),
     ),
 )
 root = Path("/tmp/finetune-probe")

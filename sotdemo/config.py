@@ -41,7 +41,9 @@ class Stage:
     phase (None: constant); `keep_best`: at the end of the phase, go back to the weights with
     the lowest validation value of the SOT term of the phase's loss (label-free; checked every
     `eval_every` steps; with split gradients, the term that trains f0) and restart Adam's moments; `amplitudes_train_trunk`: False keeps
-    the amplitude loss out of the shared trunk (only the amplitude head learns from it).
+    the amplitude loss out of the shared trunk (only the amplitude head learns from it);
+    `sot_tone`: with split gradients, 'target' gives the SOT term's tone the amplitudes of the
+    target's own partials at the predicted f0 (`SpectralLoss.from_parameters`).
     """
 
     steps: int
@@ -54,6 +56,7 @@ class Stage:
     cosine_to: float | None = None
     keep_best: bool = False
     amplitudes_train_trunk: bool = True
+    sot_tone: str = "predicted"
 
     def learning_rate(self, base: float, t: int) -> float:
         """The learning rate at step `t` (0-based) of the phase, for the run's rate `base`."""

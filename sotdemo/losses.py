@@ -32,7 +32,7 @@ from .ot import wasserstein_1d
 from .spectral import Framing, WindowName, stft, stft_frequencies
 from .synth import harmonic_synth
 
-__all__ = ["LossConfig", "SpectralLoss", "landscape", "share_toward_target", "sot_positions"]
+__all__ = ["LossConfig", "SpectralLoss", "landscape", "partials_of", "share_toward_target", "sot_positions"]
 
 Term = str  # 'sot' | 'lin' | 'log'
 
@@ -118,6 +118,7 @@ class SpectralLoss(nn.Module):
         amplitudes: torch.Tensor,
         split_gradients: bool = False,
         sot_mass: float | None = None,
+        sot_tone: str = "predicted",
     ) -> torch.Tensor:
         """Mean loss of the tones synthesized from `f0_hz` `[batch]` (Hz) and `amplitudes`
         `[batch, K]` against `target` audio `[batch, samples]`.
@@ -129,12 +130,20 @@ class SpectralLoss(nn.Module):
         `sot_mass` is given: the tone the SOT term sees is then rescaled (by a factor without
         gradient) to carry this fraction of the target clip's energy, so that with the
         frequency cutoff it is transported onto the lowest `sot_mass` of the target's spectral
-        mass whatever the predicted amplitudes are.
+        mass whatever the predicted amplitudes are. `sot_tone='target'` (with split gradients):
+        the SOT term's tone takes its partials' amplitudes from the target itself
+        (`partials_of`, no gradient) instead of the amplitude head, so that its f0 gradient
+        comes from where the predicted partials sit, not from how loud the head makes them.
         """
         c, n = self.config, target.shape[-1]
+        if sot_tone not in ("predicted", "target"):
+            raise ValueError(f"sot_tone must be 'predicted' or 'target', got {sot_tone!r}")
         if not split_gradients:
+            if sot_tone != "predicted":
+                raise ValueError("sot_tone='target' needs split_gradients")
             return self(target, harmonic_synth(f0_hz, amplitudes, n, c.sample_rate))
-        horizontal = harmonic_synth(f0_hz, amplitudes.detach(), n, c.sample_rate)
+        tone = amplitudes.detach() if sot_tone == "predicted" else partials_of(target, f0_hz.detach(), amplitudes.shape[-1], c.sample_rate)
+        horizontal = harmonic_synth(f0_hz, tone, n, c.sample_rate)
         if sot_mass is not None:
             energy = horizontal.detach().pow(2).sum(-1, keepdim=True).clamp_min(1e-12)
             horizontal = horizontal * torch.sqrt(sot_mass * target.pow(2).sum(-1, keepdim=True) / energy)
@@ -149,6 +158,26 @@ class SpectralLoss(nn.Module):
     def forward(self, target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
         """Mean loss over the batch (scalar); `target`, `pred`: `[batch, samples]`."""
         return self.per_clip(target, pred).mean()
+
+
+def partials_of(audio: torch.Tensor, f0_hz: torch.Tensor, n_partials: int, sample_rate: int = 16000, n_fft: int = 2048) -> torch.Tensor:
+    """Relative amplitude of the partials k·f0 (k = 1 ... `n_partials`) read off `audio`
+    `[batch, samples]`, `[batch, n_partials]`: the square root of the Hann-STFT power (mean over
+    frames) summed over the bins within a quarter of f0 of k·f0, at least the window's main
+    lobe (±2 bins), so that a partial between two bins reads as loud as one on a bin; 0 at or
+    above Nyquist. No gradient. Ours, not the paper's."""
+    with torch.no_grad():
+        power = stft(audio, n_fft, n_fft // 4, "hann", True, "inside").mean(dim=-2)  # [batch, bins]
+        bin_hz = sample_rate / n_fft
+        half_width = torch.clamp(f0_hz / 4 / bin_hz, min=2.0)  # [batch], in bins
+        reach = int(np.ceil(half_width.max().item())) if len(f0_hz) else 0
+        offsets = torch.arange(-reach, reach + 1, device=audio.device)
+        k = torch.arange(1, n_partials + 1, device=audio.device, dtype=f0_hz.dtype)
+        centre = torch.round(f0_hz[:, None] * k / bin_hz).long()  # [batch, K]
+        index = centre[..., None] + offsets  # [batch, K, window]
+        inside = (offsets.abs()[None, None] <= half_width[:, None, None]) & (index >= 0) & (index < power.shape[-1])
+        values = power.gather(-1, index.clamp(0, power.shape[-1] - 1).flatten(1)).view(index.shape)
+        return torch.sqrt((values * inside).sum(dim=-1)) * (f0_hz[:, None] * k < sample_rate / 2)
 
 
 def landscape(

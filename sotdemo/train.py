@@ -154,7 +154,7 @@ def _phase_loss(model, loss_fn, stage, gains, frames, audio, batch_size: int = 2
     total = 0.0
     for start in range(0, len(frames), batch_size):
         out = model(frames[start : start + batch_size])
-        value = loss_fn.from_parameters(audio[start : start + batch_size], out.f0_hz, out.amplitudes * gains, stage.split_gradients, stage.sot_mass)
+        value = loss_fn.from_parameters(audio[start : start + batch_size], out.f0_hz, out.amplitudes * gains, stage.split_gradients, stage.sot_mass, stage.sot_tone)
         total += value.item() * len(out.f0_hz)
     return total / len(frames)
 
@@ -222,7 +222,7 @@ def train(
         out = model(frames[index], stage.amplitudes_train_trunk)
         f0 = out.f0_hz if stage.train_f0 else out.f0_hz.detach()
         amplitudes = out.amplitudes * gains(t).to(device)
-        loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients, stage.sot_mass)
+        loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients, stage.sot_mass, stage.sot_tone)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if not stage.train_f0:  # f0 stays put: only the amplitude head learns (the trunk feeds the pitch head too)
