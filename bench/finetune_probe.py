@@ -26,19 +26,20 @@ torch.set_num_threads(1)
 args = json.loads(sys.argv[1])
 cfg = load_config(args.get("config", "sot-realistic"))
 fix = lambda d: {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}  # noqa: E731
-steps = args.get("steps", 400)
+steps = sum(stage["steps"] for stage in args["stages"]) if "stages" in args else args.get("steps", 400)
 cfg = dataclasses.replace(
     cfg,
     data=dataclasses.replace(cfg.data, **fix(args.get("data", {}))),
     loss=dataclasses.replace(cfg.loss, **fix(args.get("loss", {}))),
     train=dataclasses.replace(
         cfg.train, steps=steps, learning_rate=args.get("lr", cfg.train.learning_rate),
-        curriculum=(Stage(steps, cosine_to=args.get("cosine_to", 0.1), **args.get("stage", {})),), **fix(args.get("train", {})),
+        curriculum=tuple(Stage(**stage) for stage in args["stages"]) if "stages" in args else (Stage(steps, cosine_to=args.get("cosine_to", 0.1), **args.get("stage", {})),), **fix(args.get("train", {})),
     ),
 )
 root = Path("/tmp/finetune-probe")
-out = root / args["tag"] / "seed-42"
-_, metrics = train(cfg, 42, out_dir=out, progress=False)
+seed = args.get("seed", 42)
+out = root / args["tag"] / f"seed-{seed}"
+_, metrics = train(cfg, seed, out_dir=out, progress=False)
 print(json.dumps({k: metrics[k] for k in ("best_step", "best_val_lsd", "best_val_rpa", "wall_time_s")}))
 print("curve", [(p["step"], round(p["val_rpa"], 1)) for p in metrics["curve"]])
 import os  # noqa: E402
@@ -50,4 +51,4 @@ for name in ("model.safetensors", "config.json"):
     target = root / "start" / "seed-0" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes((start / name).read_bytes())
-probe(["start/seed-0", f"{args['tag']}/seed-42"])
+probe(["start/seed-0", f"{args['tag']}/seed-{seed}"])

