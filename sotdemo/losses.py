@@ -162,22 +162,33 @@ class SpectralLoss(nn.Module):
 
 def partials_of(audio: torch.Tensor, f0_hz: torch.Tensor, n_partials: int, sample_rate: int = 16000, n_fft: int = 2048) -> torch.Tensor:
     """Relative amplitude of the partials k·f0 (k = 1 ... `n_partials`) read off `audio`
-    `[batch, samples]`, `[batch, n_partials]`: the square root of the Hann-STFT power (mean over
-    frames) summed over the bins within a quarter of f0 of k·f0, at least the window's main
-    lobe (±2 bins), so that a partial between two bins reads as loud as one on a bin; 0 at or
-    above Nyquist. No gradient. Ours, not the paper's."""
+    `[batch, samples]`, `[batch, n_partials]`. No gradient; ours, not the paper's.
+
+    From the Hann-STFT power (mean over frames): the power summed over the bins within a quarter
+    of f0 of k·f0 (at least the window's main lobe, ±2 bins, so that a partial between two bins
+    reads as loud as one on a bin), less the floor, the lower of the powers half-way to the
+    neighbouring partials ((k ± 1/2)·f0) per bin; the square root of what stands above it. A slot
+    of a comb too dense for the sound (f0 an octave low) sits on the floor and reads 0, so a
+    tone built from these amplitudes cannot explain noise with extra partials. 0 at or above
+    Nyquist."""
     with torch.no_grad():
         power = stft(audio, n_fft, n_fft // 4, "hann", True, "inside").mean(dim=-2)  # [batch, bins]
-        bin_hz = sample_rate / n_fft
+        n_bins, bin_hz = power.shape[-1], sample_rate / n_fft
         half_width = torch.clamp(f0_hz / 4 / bin_hz, min=2.0)  # [batch], in bins
         reach = int(np.ceil(half_width.max().item())) if len(f0_hz) else 0
         offsets = torch.arange(-reach, reach + 1, device=audio.device)
         k = torch.arange(1, n_partials + 1, device=audio.device, dtype=f0_hz.dtype)
+
+        def at(hz: torch.Tensor) -> torch.Tensor:
+            return power.gather(-1, torch.round(hz / bin_hz).long().clamp(0, n_bins - 1))
+
         centre = torch.round(f0_hz[:, None] * k / bin_hz).long()  # [batch, K]
         index = centre[..., None] + offsets  # [batch, K, window]
-        inside = (offsets.abs()[None, None] <= half_width[:, None, None]) & (index >= 0) & (index < power.shape[-1])
-        values = power.gather(-1, index.clamp(0, power.shape[-1] - 1).flatten(1)).view(index.shape)
-        return torch.sqrt((values * inside).sum(dim=-1)) * (f0_hz[:, None] * k < sample_rate / 2)
+        inside = (offsets.abs()[None, None] <= half_width[:, None, None]) & (index >= 0) & (index < n_bins)
+        values = power.gather(-1, index.clamp(0, n_bins - 1).flatten(1)).view(index.shape)
+        floor = torch.minimum(at(f0_hz[:, None] * (k - 0.5)), at(f0_hz[:, None] * (k + 0.5)))  # [batch, K]
+        above = ((values - floor[..., None]).clamp_min(0) * inside).sum(dim=-1)
+        return torch.sqrt(above) * (f0_hz[:, None] * k < sample_rate / 2)
 
 
 def landscape(

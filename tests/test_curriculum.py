@@ -152,6 +152,21 @@ def test_partials_of_reads_the_relative_amplitudes_of_a_known_tone():
     assert read[1, 5] == 0  # 6 x 1500 Hz lies above Nyquist
 
 
+def test_partials_of_reads_nothing_between_the_partials_of_a_noisy_tone():
+    """Read an octave too low, the comb's odd slots fall between the partials, on the noise
+    floor: they read (next to) nothing, the even slots read the partials."""
+    from sotdemo.losses import partials_of
+
+    torch.manual_seed(0)
+    amps = torch.tensor([[1.0, 0.5, 0.8, 0.3, 0.2, 0.1]], dtype=torch.float64)
+    f0 = torch.tensor([200.0], dtype=torch.float64)
+    noisy = harmonic_synth(f0, amps, 4096) + 0.05 * torch.randn(1, 4096, dtype=torch.float64)
+    low = partials_of(noisy, f0 / 2, 12)[0]
+    at_f0 = partials_of(noisy, f0, 6)[0]
+    torch.testing.assert_close(low[1::2], at_f0, rtol=0.01, atol=0)
+    assert (low[0::2] < 0.01 * at_f0.max()).all()
+
+
 def test_sot_tone_from_the_target_pulls_f0_home_whatever_the_amplitude_head_says():
     """A weak-fundamental target (partial 1 at 3 %) and a head that predicts a loud partial 1:
     the predicted amplitudes drag the SOT term's f0 gradient away from the true 200 Hz,
