@@ -29,7 +29,7 @@ from .synth import harmonic_synth
 
 __all__ = ["DEFAULT_MODEL", "HarmonicModel", "available", "checkpoint_root", "load", "resolve", "save"]
 
-DEFAULT_MODEL = "sot-2048-curriculum"  # our recipe (the paper's SOT-2048 loss + a curriculum); see configs
+DEFAULT_MODEL = "sot-realistic"  # sot-2048-curriculum fine-tuned without labels on the `realistic` distribution; see configs
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
 

@@ -55,7 +55,7 @@ def test_checkpoint_round_trip_and_best_seed(checkpoint_dir, monkeypatch):
     models[42].eval()
     torch.testing.assert_close(loaded(x).f0_hz, models[42](x).f0_hz, rtol=0, atol=0)
     assert model_lib.resolve("sot-2048").name == "seed-123"  # lowest validation LSD
-    with pytest.raises(ValueError, match="unknown model 'sot-2048-curriculum'"):
+    with pytest.raises(ValueError, match=f"unknown model '{model_lib.DEFAULT_MODEL}'"):
         model_lib.resolve(None)  # the default model is not among these
     monkeypatch.setattr(model_lib, "DEFAULT_MODEL", "sot-2048")
     assert model_lib.resolve(None).name == "seed-123"  # the default model, by its configuration

@@ -20,9 +20,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
 import fuzz  # noqa: E402
+from sotdemo.model import DEFAULT_MODEL  # noqa: E402
 from appserver import AppServer  # noqa: E402
 
-SHIPPED_DEFAULT = any((REPO / "checkpoints").glob("sot-2048-curriculum/**/model.safetensors"))
+SHIPPED_DEFAULT = any((REPO / "checkpoints").glob(f"{DEFAULT_MODEL}/**/model.safetensors"))
 
 
 # ----------------------------------------------------------------------------------------------
