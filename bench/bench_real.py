@@ -293,7 +293,7 @@ def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str],
         f"`{' '.join(['python', 'bench/bench_real.py', *command])}` (bench/bench_real.py, corpus from bench/real_corpus.py). "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, every method on {threads} thread(s) "
         f"(torch.set_num_threads({threads}), OMP/NUMBA {threads}); load average {load[0]:.1f} at start, {load[1]:.1f} at the end "
-        f"(above {threads - 0.5:.1f}, other jobs shared the machine and speeds are indicative); whole run {wall / 60:.1f} min.",
+        f"(the run itself keeps it near {threads}; well above that, other jobs shared the machine and speeds are indicative); whole run {wall / 60:.1f} min.",
         "",
         f"Corpus: {len(corpus.tracks)} tracks, {corpus.seconds:.0f} s of 16 kHz audio, "
         f"{sum(len(t.notes) for t in corpus.tracks)} scored notes. Each method is scored at its own frame times. "
@@ -374,10 +374,12 @@ def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str],
 
         lines += ["", "Why: `estimate` decodes the pitch posterior around its peak (the soft-argmax that training uses averaged "
                   "an octave-up side mode in: [bench_real_decoding.md](bench_real_decoding.md)) and then halves f0 where the "
-                  "spectrum holds partials at odd multiples of f0/2 ([octave_check.md](octave_check.md)). What remains is mostly "
-                  "the posterior's peak on a wrong partial whose sub-harmonic partials are too weak for that check (bassoon: the "
-                  "5th partial of 92.5 Hz, the octave of 220 Hz), the choir patch's detuned voices (two of its notes read 25-35 cents flat, some frames beyond 50) and "
-                  "the piano's top notes."]
+                  "spectrum holds partials at odd multiples of f0/2 ([octave_check.md](octave_check.md)). What the default model "
+                  "(sot-realistic) still gets wrong, read off the frames: the bassoon's low notes (the posterior's peak on the 5th "
+                  "partial of 92.5 Hz, the octave of 220 Hz, sub-octave partials too weak for the check), the choir patch's detuned "
+                  "voices (its 82.4 Hz note reads 50-55 cents flat on some frames, an octave down on others), the decaying tail of "
+                  "the piano's top note (1976 Hz: the posterior falls to the lowest bin, ~34 Hz, with confidence 0.5-0.7, so "
+                  "those frames are mostly unvoiced), and a few frames of the cello and piano melodies."]
         lines += _goals(results, default, threads, load)
 
     # The corpus and its checks.
