@@ -42,8 +42,8 @@ class Stage:
     the lowest validation value of the SOT term of the phase's loss (label-free; checked every
     `eval_every` steps; with split gradients, the term that trains f0) and restart Adam's moments; `amplitudes_train_trunk`: False keeps
     the amplitude loss out of the shared trunk (only the amplitude head learns from it);
-    `sot_tone`: with split gradients, 'target' gives the SOT term's tone the amplitudes of the
-    target's own partials at the predicted f0 (`SpectralLoss.from_parameters`).
+    `sot_tone`: with split gradients and `sot_mass`, 'target' gives the SOT term's tone the
+    amplitudes of the target's own partials at the predicted f0 (`SpectralLoss.from_parameters`).
     """
 
     steps: int

@@ -142,6 +142,8 @@ class SpectralLoss(nn.Module):
             if sot_tone != "predicted":
                 raise ValueError("sot_tone='target' needs split_gradients")
             return self(target, harmonic_synth(f0_hz, amplitudes, n, c.sample_rate))
+        if sot_tone == "target" and sot_mass is None:
+            raise ValueError("sot_tone='target' needs sot_mass: the amplitudes read off the target are relative")
         tone = amplitudes.detach() if sot_tone == "predicted" else partials_of(target, f0_hz.detach(), amplitudes.shape[-1], c.sample_rate)
         horizontal = harmonic_synth(f0_hz, tone, n, c.sample_rate)
         if sot_mass is not None:

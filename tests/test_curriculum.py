@@ -184,3 +184,5 @@ def test_sot_tone_from_the_target_pulls_f0_home_whatever_the_amplitude_head_says
     assert from_head.item() < 0  # the head's loud partial 1 pushes f0 further up, away from the truth
     with pytest.raises(ValueError, match="split_gradients"):
         loss.from_parameters(target, f0, head, False, None, "target")
+    with pytest.raises(ValueError, match="sot_mass"):
+        loss.from_parameters(target, f0, head, True, None, "target")
