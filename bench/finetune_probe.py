@@ -8,7 +8,9 @@ model and the fine-tuned one (RPA per isolated effect, both decodings).
     python bench/finetune_probe.py '{"tag": "a", "steps": 400, "lr": 1e-4,
                                      "data": {"snr_db": [15, 50]}, "loss": {}, "train": {},
                                      "stage": {"split_gradients": true}}'
-"""
+
+`"seed"` (default 42) picks the training seed; `"stages"` (a list of `Stage` fields) replaces the
+single phase with a curriculum, its steps summed."""
 import dataclasses
 import json
 import sys

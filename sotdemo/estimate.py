@@ -38,7 +38,7 @@ __all__ = [
 
 DEFAULT_LEVEL_DB = -50.0
 DEFAULT_MIN_CONFIDENCE = 0.8  # white noise: 0.4 % of frames pass, clean harmonic tones all (sot-realistic; sot-2048-curriculum: 2.4 %, all)
-_BATCH = 256  # frames per encoder call: cache-sized; with the Conv1d trunk 256 ran 80-85x real time on 2 threads, 1024 68x
+_BATCH = 256  # frames per encoder call: 128-512 are within run-to-run noise, 1024 is slower (bench/speed.py)
 
 
 @dataclass
@@ -192,8 +192,8 @@ def estimate(
     loud = 20 * np.log10(np.maximum(rms, 1e-10)) >= level_db
     voiced = loud & (confidence >= min_confidence)
     if octave_check:  # frames above the level gate: below it, the noise floor has peaks anywhere
-        lowest_hz = float(torch.exp2(model.encoder.log2_bins.min()))  # f0/2 must stay in the model's range
-        flagged = loud & (f0_t.numpy() / 2 >= lowest_hz) & (suboctave_evidence(spectrum, f0_t.numpy()) > SUBOCTAVE_THRESHOLD)
+        in_range = f0_t.numpy() / 2 >= model.config.encoder.fmin_hz  # f0/2 must stay in the model's pitch range
+        flagged = loud & in_range & (suboctave_evidence(spectrum, f0_t.numpy()) > SUBOCTAVE_THRESHOLD)
         amps_t = _octave_down(amps_t, spectrum, f0_t, flagged)
         f0_t = torch.where(torch.from_numpy(flagged), f0_t / 2, f0_t)
     harmonic_numbers = torch.arange(1, amps_t.shape[-1] + 1)
