@@ -20,7 +20,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sotdemo.data import DataConfig, generate  # noqa: E402
-from sotdemo.estimate import SUBOCTAVE_THRESHOLD, _decode, get_model, suboctave_evidence  # noqa: E402
+from sotdemo.decode import peak_path, read_around  # noqa: E402
+from sotdemo.estimate import SUBOCTAVE_THRESHOLD, get_model, suboctave_evidence  # noqa: E402
 from sotdemo.spectral import cqt  # noqa: E402
 
 THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.2, 0.5)
@@ -38,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     spectrum = cqt(data.audio[pitched])[:, 8]  # the middle frame of each clip
     with torch.no_grad():
         out = model(torch.from_numpy(spectrum))
-    f0, _ = _decode(torch.softmax(out.logits / model.config.encoder.temperature, -1), model.encoder.log2_bins)
-    f0 = f0.numpy().astype(np.float64)
+    posterior = torch.softmax(out.logits / model.config.encoder.temperature, -1).numpy()
+    f0, _ = read_around(posterior, peak_path(posterior), model.encoder.log2_bins.numpy())  # independent clips: each its own peak
     evidence = suboctave_evidence(spectrum, f0)
     cents = 1200 * np.log2(f0 / data.f0_hz[pitched])
     right, up = np.abs(cents) < 50, np.abs(cents - 1200) < 50

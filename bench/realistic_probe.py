@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sotdemo.data import DataConfig, generate  # noqa: E402
-from sotdemo.estimate import _decode  # noqa: E402
+from sotdemo.decode import peak_path, read_around  # noqa: E402
 from sotdemo.model import load  # noqa: E402
 from sotdemo.spectral import cqt  # noqa: E402
 
@@ -52,9 +52,10 @@ def main(names: list[str]) -> None:
         for model in models.values():
             with torch.no_grad():
                 out = model(frames)
-            local, _ = _decode(torch.softmax(out.logits / model.config.encoder.temperature, -1), model.encoder.log2_bins)
+            posterior = torch.softmax(out.logits / model.config.encoder.temperature, -1).numpy()
+            local, _ = read_around(posterior, peak_path(posterior), model.encoder.log2_bins.numpy())
             soft = 1200 * np.log2(out.f0_hz.numpy() / data.f0_hz)
-            near = 1200 * np.log2(local.numpy() / data.f0_hz)
+            near = 1200 * np.log2(local / data.f0_hz)
             up, down = np.mean(np.abs(near - 1200) < 50), np.mean(np.abs(near + 1200) < 50)
             row += f"   {np.mean(np.abs(soft) < 50) * 100:5.1f} {np.mean(np.abs(near) < 50) * 100:5.1f} ↑{up * 100:4.1f} ↓{down * 100:4.1f}"
         print(row, flush=True)

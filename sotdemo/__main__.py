@@ -51,7 +51,7 @@ def _estimate(args: argparse.Namespace) -> int:
     for file in args.files:
         try:
             loaded = load(file, max_seconds=None)
-            result = estimate(loaded.audio, loaded.sample_rate, args.model, args.level_db, args.min_confidence)
+            result = estimate(loaded.audio, loaded.sample_rate, args.model, args.level_db, args.min_confidence, decoder=args.decoder)
         except AudioError as error:
             print(f"error: {error}", file=sys.stderr)
             failures += 1
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--checkpoints", help="checkpoint root (default: checkpoints/)")
     evaluate.set_defaults(run=_evaluate)
 
-    from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE
+    from .estimate import DECODERS, DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE
 
     estimate = commands.add_parser("estimate", help="per-frame f0 and harmonic amplitudes of audio files -> CSV")
     estimate.add_argument("files", nargs="+")
@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     estimate.add_argument("--out", default=".", help="folder for the CSV files (one per input)")
     estimate.add_argument("--level-db", type=float, default=DEFAULT_LEVEL_DB, help="voicing level gate, dBFS")
     estimate.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, help="voicing confidence threshold")
+    estimate.add_argument("--decoder", default="viterbi", choices=DECODERS,
+                          help="pitch track: viterbi (smooth path through the clip, default) or peak (each frame's own posterior peak)")
     estimate.set_defaults(run=_estimate)
 
     args = parser.parse_args(argv)

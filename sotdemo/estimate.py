@@ -3,14 +3,16 @@
 One function, `estimate`, shared by the CLI, the web app and the benchmarks. Frames are the
 CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
 - `f0_hz`: the encoder's pitch posterior (softmax of its pitch logits at the model's
-  temperature) decoded around its peak: the posterior-weighted mean of log2 f0 over the bins
-  within ±1 semitone of the peak (always filled in, voiced or not). Training uses the
-  soft-argmax over all bins (`Encoder.f0_from_logits`); on real instruments the posterior
-  often has a second mode an octave up, which the soft-argmax averages in (+347 cents on a
-  violin G3) and the local mean ignores: RPA on real instrument notes 82.2 -> 91.8 % for the
-  default model (results/bench_real_decoding.md);
-- `confidence`: the mass of the encoder's pitch posterior (softmax of the pitch logits at the
-  model's temperature) within ±1 semitone of its peak, 0..1: how much of it agrees;
+  temperature) decoded by `sotdemo.decode`: a Viterbi path through the clip's posteriors picks
+  one pitch bin per frame (a smooth track that rarely jumps), and f0 is the posterior-weighted
+  mean of log2 f0 over the bins within ±1 semitone of it (always filled in, voiced or not).
+  Training uses the soft-argmax over all bins (`Encoder.f0_from_logits`); on real instruments the
+  posterior often has a second mode an octave up, which the soft-argmax averages in (+347 cents
+  on a violin G3) and the local mean ignores (results/bench_real_decoding.md), and for a few
+  frames its peak can sit on another partial, which the path steps over
+  (results/bench_real_viterbi.md);
+- `confidence`: the mass of the posterior within ±1 semitone of the chosen bin, 0..1: how much
+  of it agrees with the estimate;
 - `voiced`: level gate (frame RMS >= `level_db` dBFS) and `confidence >= min_confidence`;
 - `amplitudes`: the encoder's K harmonic amplitudes rescaled so that the harmonic tone they
   make has the RMS of the input frame (the encoder sees LayerNorm-ed frames and is blind to
@@ -28,16 +30,18 @@ import librosa
 import numpy as np
 import torch
 
+from .decode import peak_path, read_around, viterbi_path
 from .model import HarmonicModel, load
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, cqt, frame_times
 
 __all__ = [
-    "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "SUBOCTAVE_THRESHOLD", "Estimate", "bfloat16_is_fast", "estimate", "get_model",
+    "DECODERS", "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "SUBOCTAVE_THRESHOLD", "Estimate", "bfloat16_is_fast", "estimate", "get_model",
     "suboctave_evidence", "write_csv",
 ]
 
 DEFAULT_LEVEL_DB = -50.0
 DEFAULT_MIN_CONFIDENCE = 0.8  # white noise: 0.4 % of frames pass, clean harmonic tones all (sot-realistic; sot-2048-curriculum: 2.4 %, all)
+DECODERS = ("viterbi", "peak")
 _BATCH = 256  # frames per encoder call: 128-512 are within run-to-run noise, 1024 is slower (bench/speed.py)
 
 
@@ -54,7 +58,6 @@ class Estimate:
     warnings: list[str] = field(default_factory=list)
 
 
-PEAK_HALF_WIDTH = 3  # pitch bins (1/3 semitone each): the window of ±1 semitone around the posterior's peak
 SUBOCTAVE_THRESHOLD = 0.05  # chosen on synthetic clips of the realistic distribution: bench/octave_check.py
 _CHECK_PARTIALS = 10
 
@@ -110,23 +113,6 @@ def _octave_down(amplitudes: torch.Tensor, cqt_frames: np.ndarray, f0_hz: torch.
     return out
 
 
-def _decode(posterior: torch.Tensor, log2_bins_hz: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
-    """f0 in Hz and confidence, each `[frames]`, from the pitch posterior `[frames, bins]`.
-
-    Both read the window of ±1 semitone (`PEAK_HALF_WIDTH` bins, clipped at the edges) around
-    the posterior's peak: f0 is the posterior-weighted mean of `log2_bins_hz` in it, confidence
-    the posterior mass in it (0..1). The mass near the peak, not the peak value: how sharp a
-    trained posterior is depends on the model, while the mass within a semitone says how much
-    of the posterior agrees with the estimate, whatever the model."""
-    n = posterior.shape[-1]
-    around_peak = posterior.argmax(dim=-1, keepdim=True) + torch.arange(-PEAK_HALF_WIDTH, PEAK_HALF_WIDTH + 1)
-    window = around_peak.clamp(0, n - 1)  # [frames, 7]
-    weights = posterior.gather(-1, window) * ((around_peak >= 0) & (around_peak < n))
-    mass = weights.sum(-1)
-    f0 = torch.exp2((weights * log2_bins_hz[window]).sum(-1) / mass.clamp_min(1e-12))
-    return f0, mass.numpy()
-
-
 def bfloat16_is_fast() -> bool:
     """Whether this CPU runs bfloat16 convolutions natively (AMX or AVX512-BF16)."""
     try:
@@ -151,6 +137,7 @@ def estimate(
     precision: str = "auto",
     resynthesize: bool = True,
     octave_check: bool = True,
+    decoder: str = "viterbi",
 ) -> Estimate:
     """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
 
@@ -165,7 +152,11 @@ def estimate(
         octave_check: halve f0 on frames above the level gate whose spectrum holds partials at odd multiples of
             f0/2 (`suboctave_evidence` > `SUBOCTAVE_THRESHOLD`): the octave-above-a-weak-fundamental error.
             Never below the model's lowest pitch bin (32.7 Hz for the shipped models).
+        decoder: which pitch bin each frame reads (`sotdemo.decode`): 'viterbi', the most probable
+            smooth track through the whole clip's posteriors, or 'peak', each frame's own peak.
     """
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be one of {', '.join(map(repr, DECODERS))}, got {decoder!r}")
     if precision not in ("auto", "float32", "bfloat16"):
         raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
     bfloat16 = precision == "bfloat16" or (precision == "auto" and bfloat16_is_fast())
@@ -186,8 +177,10 @@ def estimate(
         amps.append(out.amplitudes)
         logits.append(out.logits)
     amps_t, logits_t = torch.cat(amps), torch.cat(logits)
-    posterior = torch.softmax(logits_t / model.config.encoder.temperature, dim=-1)
-    f0_t, confidence = _decode(posterior, model.encoder.log2_bins.to(posterior.dtype))
+    posterior = torch.softmax(logits_t / model.config.encoder.temperature, dim=-1).numpy()
+    path = viterbi_path(posterior) if decoder == "viterbi" else peak_path(posterior)
+    f0_hz, confidence = read_around(posterior, path, model.encoder.log2_bins.numpy())
+    f0_t = torch.from_numpy(f0_hz).float()
     rms = librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][: len(frames)]
     loud = 20 * np.log10(np.maximum(rms, 1e-10)) >= level_db
     voiced = loud & (confidence >= min_confidence)

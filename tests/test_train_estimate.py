@@ -115,27 +115,19 @@ def test_estimate_cli_reports_a_corrupt_file(tmp_path, smoke_checkpoints):
     assert "notes.wav: not a readable audio file" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_estimate_decodes_the_pitch_posterior_around_its_peak():
-    from sotdemo.encoder import EncoderConfig
-    from sotdemo.estimate import _decode
-
-    log2_bins = torch.from_numpy(np.log2(EncoderConfig().pitch_bins_hz())).float()
-    posterior = torch.zeros(2, 285)
-    posterior[0, 100], posterior[0, 101] = 0.7, 0.0  # a peak and a weaker mode an octave up
-    posterior[0, 136] = 0.3
-    posterior[1, 100], posterior[1, 101] = 0.5, 0.5  # two neighbouring bins: half way in log2
-    f0, confidence = _decode(posterior, log2_bins)
-    f0 = f0.numpy()
-    bins_hz = EncoderConfig().pitch_bins_hz()
-    assert f0[0] == pytest.approx(bins_hz[100], rel=1e-5)  # the octave mode is ignored
-    soft_argmax = 2 ** (0.7 * np.log2(bins_hz[100]) + 0.3 * np.log2(bins_hz[136]))
-    assert abs(1200 * np.log2(soft_argmax / bins_hz[100])) > 300  # what the soft-argmax would say
-    assert f0[1] == pytest.approx(np.sqrt(bins_hz[100] * bins_hz[101]), rel=1e-5)
-    assert confidence == pytest.approx([0.7, 1.0])  # the mass within a semitone of the peak
-    # the peak at the top edge: the window is clipped, not wrapped
-    edge = torch.zeros(1, 285)
-    edge[0, 284] = 1.0
-    assert _decode(edge, log2_bins)[0].item() == pytest.approx(bins_hz[284], rel=1e-5)
+def test_both_decoders_find_the_notes_of_clean_tones_and_a_wrong_decoder_is_refused():
+    model = model_lib.load(None)
+    notes = (82.4, 220.0, 659.3, 1318.5)
+    audio = np.concatenate([tone(f0, 0.5) for f0 in notes])
+    for decoder in ("viterbi", "peak"):
+        result = estimate(audio, SR, model=model, decoder=decoder, resynthesize=False)
+        position = result.times_s / 0.5  # in notes
+        truth = np.asarray(notes)[np.minimum(position.astype(int), len(notes) - 1)]
+        inside = np.abs(position % 1 - 0.5) < 0.2  # the middle 0.2 s: the low CQT bins hear the previous note for ~0.1 s
+        cents = 1200 * np.abs(np.log2(result.f0_hz / truth))
+        assert np.all(cents[inside] < 50), decoder
+    with pytest.raises(ValueError, match="decoder must be one of 'viterbi', 'peak'"):
+        estimate(audio, SR, model=model, decoder="argmax")
 
 
 def test_bfloat16_convolutions_agree_with_float32_within_a_cent():
