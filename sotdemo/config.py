@@ -35,7 +35,8 @@ class Stage:
     `fade_in_steps`: partials that the previous phase silenced enter with a gain rising
     linearly from 0 to 1 over this many steps (0 = at once); `sot_mass`: with split
     gradients, the share of the target's energy the SOT term's tone is scaled to (None: as
-    predicted; see `SpectralLoss.from_parameters`); `loss`: fields of the run's `LossConfig`
+    predicted), or 'fundamental': the tone is compared with the target's lowest mass of the
+    share its fundamental holds, read at the predicted f0 (see `SpectralLoss.from_parameters`); `loss`: fields of the run's `LossConfig`
     replaced during the phase (e.g. `{"sot_logf": true}`); `cosine_to`: the learning rate
     decays along a half cosine from the run's rate to this fraction of it by the end of the
     phase (None: constant); `keep_best`: at the end of the phase, go back to the weights with
@@ -51,7 +52,7 @@ class Stage:
     train_f0: bool = True
     split_gradients: bool = False
     fade_in_steps: int = 0
-    sot_mass: float | None = None
+    sot_mass: float | str | None = None
     loss: dict[str, Any] = field(default_factory=dict)
     cosine_to: float | None = None
     keep_best: bool = False

@@ -32,9 +32,11 @@ from .ot import wasserstein_1d
 from .spectral import Framing, WindowName, stft, stft_frequencies
 from .synth import harmonic_synth
 
-__all__ = ["LossConfig", "SpectralLoss", "landscape", "partials_of", "share_toward_target", "sot_positions"]
+__all__ = ["FUNDAMENTAL_MASS_FLOOR", "LossConfig", "SpectralLoss", "landscape", "lowest_mass", "partials_of", "share_toward_target", "sot_positions"]
 
 Term = str  # 'sot' | 'lin' | 'log'
+FUNDAMENTAL_MASS_FLOOR = 0.01  # sot_mass='fundamental': the least share of the target's mass its tone is compared with
+LOBE_LEVEL = 0.01  # sot_mass='fundamental': the tone's main lobe = its bins within 20 dB of its peak (power)
 
 
 
@@ -117,7 +119,7 @@ class SpectralLoss(nn.Module):
         f0_hz: torch.Tensor,
         amplitudes: torch.Tensor,
         split_gradients: bool = False,
-        sot_mass: float | None = None,
+        sot_mass: float | str | None = None,
         sot_tone: str = "predicted",
     ) -> torch.Tensor:
         """Mean loss of the tones synthesized from `f0_hz` `[batch]` (Hz) and `amplitudes`
@@ -134,6 +136,15 @@ class SpectralLoss(nn.Module):
         the SOT term's tone takes its partials' amplitudes from the target itself
         (`partials_of`, no gradient) instead of the amplitude head, so that its f0 gradient
         comes from where the predicted partials sit, not from how loud the head makes them.
+        `sot_mass='fundamental'` (with split gradients; ours, for a tone of one partial): the SOT
+        term compares the tone, normalised to unit mass and without the cutoff, with the lowest
+        part of the target's spectral mass (`lowest_mass`) whose size is the share of the first
+        slot among the target's partials read at the predicted f0 (`partials_of`, K slots, no
+        gradient; at least `FUNDAMENTAL_MASS_FLOOR`). At the true f0 that part is the target's
+        fundamental, lobe and all, so the minimum over f0 lies on it; a fixed `sot_mass` compares
+        the whole lobe of the tone with the lower skirt of the fundamental's (or, under a
+        fundamental weaker than the mass, with part of the second partial), which puts the
+        minimum hundreds of cents off at low f0 (results/phase1_bias.md).
         """
         c, n = self.config, target.shape[-1]
         if sot_tone not in ("predicted", "target"):
@@ -142,6 +153,10 @@ class SpectralLoss(nn.Module):
             if sot_tone != "predicted":
                 raise ValueError("sot_tone='target' needs split_gradients")
             return self(target, harmonic_synth(f0_hz, amplitudes, n, c.sample_rate))
+        if sot_mass == "fundamental":
+            return self._fundamental_term(target, f0_hz, amplitudes)
+        if isinstance(sot_mass, str):
+            raise ValueError(f"sot_mass must be a number, 'fundamental' or None, got {sot_mass!r}")
         if sot_tone == "target" and sot_mass is None:
             raise ValueError("sot_tone='target' needs sot_mass: the amplitudes read off the target are relative")
         tone = amplitudes.detach() if sot_tone == "predicted" else partials_of(target, f0_hz.detach(), amplitudes.shape[-1], c.sample_rate)
@@ -153,6 +168,22 @@ class SpectralLoss(nn.Module):
         terms = {**self.components(target, horizontal, only=("sot",)), **self.components(target, vertical, only=("lin", "log"))}
         return sum(terms.values()).mean()
 
+    def _fundamental_term(self, target: torch.Tensor, f0_hz: torch.Tensor, amplitudes: torch.Tensor) -> torch.Tensor:
+        """`from_parameters` with split gradients and `sot_mass='fundamental'`."""
+        c, n = self.config, target.shape[-1]
+        horizontal = harmonic_synth(f0_hz, amplitudes.detach(), n, c.sample_rate)
+        spec_target = stft(target, c.sot_n_fft, c.sot_hop, c.sot_window, c.sot_power, c.framing)
+        spec_pred = stft(horizontal, c.sot_n_fft, c.sot_hop, c.sot_window, c.sot_power, c.framing)
+        with torch.no_grad():  # the target's share under the tone's main lobe (bins within 20 dB of its peak)
+            lobe = spec_pred >= LOBE_LEVEL * spec_pred.amax(dim=-1, keepdim=True)
+            share = (spec_target * lobe).sum(-1) / spec_target.sum(-1).clamp_min(1e-30)
+        w = wasserstein_1d(lowest_mass(spec_target, share.clamp(FUNDAMENTAL_MASS_FLOOR, 1.0)), spec_pred, self.positions.to(spec_pred.dtype), c.sot_p, False)
+        if c.sot_root:
+            w = w.clamp_min(1e-12) ** (1.0 / c.sot_p)
+        vertical = harmonic_synth(f0_hz.detach(), amplitudes, n, c.sample_rate)
+        terms = {"sot": c.sot_weight * w.mean(dim=-1), **self.components(target, vertical, only=("lin", "log"))}
+        return sum(terms.values()).mean()
+
     def per_clip(self, target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
         """The loss of each clip, `[batch]`."""
         return sum(self.components(target, pred).values())
@@ -160,6 +191,22 @@ class SpectralLoss(nn.Module):
     def forward(self, target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
         """Mean loss over the batch (scalar); `target`, `pred`: `[batch, samples]`."""
         return self.per_clip(target, pred).mean()
+
+
+def lowest_mass(spectra: torch.Tensor, share: torch.Tensor) -> torch.Tensor:
+    """The lowest-frequency part of each spectrum holding `share` of its mass; the rest zeroed.
+
+    `spectra`: `[batch, frames, bins]` non-negative (power), bins in ascending frequency;
+    `share`: `[batch]` or `[batch, frames]` in (0, 1]. Per frame, bins whose cumulative mass stays within `share` of
+    the frame's total are kept whole, the bin that crosses it keeps the part up to it, later
+    bins are zeroed: the result sums to `share` times the frame's mass. No gradient. Ours."""
+    with torch.no_grad():
+        total = spectra.sum(-1, keepdim=True).clamp_min(1e-30)
+        before = (torch.cumsum(spectra, -1) - spectra) / total  # mass below each bin, as a share
+        share = share.to(spectra.dtype)
+        share = share[:, None, None] if share.dim() == 1 else share[..., None]
+        room = (share - before).clamp_min(0.0) * total  # mass each bin may keep
+        return torch.minimum(spectra, room)
 
 
 def partials_of(audio: torch.Tensor, f0_hz: torch.Tensor, n_partials: int, sample_rate: int = 16000, n_fft: int = 2048) -> torch.Tensor:

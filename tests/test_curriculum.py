@@ -186,3 +186,56 @@ def test_sot_tone_from_the_target_pulls_f0_home_whatever_the_amplitude_head_says
         loss.from_parameters(target, f0, head, False, None, "target")
     with pytest.raises(ValueError, match="sot_mass"):
         loss.from_parameters(target, f0, head, True, None, "target")
+
+
+def test_lowest_mass_keeps_the_lowest_share_of_each_frame():
+    from sotdemo.losses import lowest_mass
+
+    spectra = torch.tensor([[[0.1, 0.2, 0.3, 0.4], [0.0, 1.0, 0.0, 1.0]]], dtype=torch.float64)  # [1, 2, 4]
+    kept = lowest_mass(spectra, torch.tensor([0.25]))
+    assert torch.allclose(kept, torch.tensor([[[0.1, 0.15, 0.0, 0.0], [0.0, 0.5, 0.0, 0.0]]], dtype=torch.float64))
+    per_frame = lowest_mass(spectra, torch.tensor([[0.6, 1.0]], dtype=torch.float64))
+    assert torch.allclose(per_frame.sum(-1), torch.tensor([[0.6, 2.0]], dtype=torch.float64))
+    assert torch.allclose(per_frame[0, 0], torch.tensor([0.1, 0.2, 0.3, 0.0], dtype=torch.float64))
+
+
+PHASE1_TARGETS = ((60.0, [1.0]), (60.0, [1.0] * 8), (100.0, [0.4] + [1.0] * 7), (300.0, [0.4] + [1.0] * 7), (1000.0, [1.0] * 8))
+
+
+def _phase1_argmin_cents(loss: SpectralLoss, f0: float, partials: list[float], sot_mass) -> float:
+    amps = torch.zeros(1, 20)
+    amps[0, : len(partials)] = torch.tensor(partials)
+    target = harmonic_synth(torch.tensor([f0]), amps, 4096)
+    target = target * 0.9 / target.abs().max()
+    one_partial = torch.zeros(1, 20)
+    one_partial[0, 0] = 1.0
+    cents = torch.arange(-600, 601, 25)
+    values = [loss.from_parameters(target, torch.tensor([f0]) * 2 ** (c / 1200), one_partial, True, sot_mass).item() for c in cents]
+    return float(cents[int(torch.tensor(values).argmin())])
+
+
+def test_phase_one_with_a_fixed_sot_mass_is_biased_and_the_fundamental_share_is_not():
+    """The curriculum's phase 1 (one partial, SOT term alone, log axis): with its tone rescaled to
+    5 % of the target's energy, the minimum over f0 lies hundreds of cents off (below f0 when the
+    fundamental is strong, above when it holds less than 5 %); compared with the target's lowest
+    mass of the share under the tone's lobe (`sot_mass='fundamental'`), it lies on the truth."""
+    loss = SpectralLoss(dataclasses.replace(load_config("sot-2048-curriculum").loss, sot_logf=True, lin_weight=0.0))
+    fixed = [_phase1_argmin_cents(loss, f0, partials, 0.05) for f0, partials in PHASE1_TARGETS]
+    assert min(fixed) <= -300 and max(fixed) >= 300
+    assert [_phase1_argmin_cents(loss, f0, partials, "fundamental") for f0, partials in PHASE1_TARGETS] == [0.0] * len(PHASE1_TARGETS)
+
+
+def test_the_fundamental_share_pulls_f0_home_from_an_octave_either_side_and_between_partials():
+    loss = SpectralLoss(dataclasses.replace(load_config("sot-2048-curriculum").loss, sot_logf=True, lin_weight=0.0))
+    amps = torch.zeros(1, 20)
+    amps[0, :8] = torch.tensor([0.4, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    one_partial = torch.zeros(1, 20)
+    one_partial[0, 0] = 1.0
+    for true in (80.0, 440.0):
+        target = harmonic_synth(torch.tensor([true]), amps, 4096)
+        for ratio in (0.5, 0.8, 1.12, 1.4, 2.0, 3.0):
+            f0 = torch.tensor([true * ratio], requires_grad=True)
+            (grad,) = torch.autograd.grad(loss.from_parameters(target, f0, one_partial, True, "fundamental"), f0)
+            assert torch.sign(grad).item() == (1 if ratio > 1 else -1), (true, ratio)  # descent moves f0 toward the truth
+    with pytest.raises(ValueError, match="sot_mass must be"):
+        loss.from_parameters(target, f0, one_partial, True, "lowest")

@@ -1,0 +1,98 @@
+"""Where does phase 1's objective put f0? The curriculum's first phase, as a function of f0.
+
+    OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python bench/phase1_bias.py [--out results/phase1_bias.md]
+
+Phase 1 of `sot-2048-curriculum` (and `-logf`) trains f0 alone with the SOT term on a tone of ONE
+partial rescaled to `sot_mass` (5 %) of the target's energy: with the frequency cutoff, that
+tone is transported onto the lowest 5 % of the target's spectral mass, which was meant to be
+the fundamental. This script evaluates that SOT term (the phase's loss without its amplitude-only
+multi-scale term) on a grid of predicted f0 from -600 to +600 cents around the true f0 (5-cent
+steps) for analytic harmonic targets (the paper's clip: 4096 samples, 16 kHz, peak 0.9) and
+reports where its minimum lies: 0 cents would be an unbiased objective. Variants: the SOT
+term's axis (linear, log), window (flat-top, Hann), FFT size and `sot_mass`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sotdemo.config import load_config  # noqa: E402
+from sotdemo.losses import SpectralLoss  # noqa: E402
+from sotdemo.synth import harmonic_synth  # noqa: E402
+
+TARGETS = (  # (f0 Hz, amplitudes of the partials)
+    (60.0, [1.0]), (60.0, [1.0] * 8), (100.0, [1.0] * 4), (100.0, [0.4] + [1.0] * 7),
+    (300.0, [1.0]), (300.0, [1.0] * 8), (300.0, [0.4] + [1.0] * 7), (1000.0, [1.0]), (1000.0, [1.0] * 8),
+)
+VARIANTS = (  # (label, LossConfig overrides, sot_mass)
+    ("curriculum phase 1: linear axis, flat-top 2048, mass 0.05", {"sot_logf": False}, 0.05),
+    ("curriculum-logf phase 1: log axis, flat-top 2048, mass 0.05", {"sot_logf": True}, 0.05),
+    ("log axis, Hann 2048, mass 0.05", {"sot_logf": True, "sot_window": "hann"}, 0.05),
+    ("log axis, Hann 4096, mass 0.05", {"sot_logf": True, "sot_window": "hann", "sot_n_fft": 4096}, 0.05),
+    ("log axis, flat-top 2048, mass 0.01", {"sot_logf": True}, 0.01),
+    ("log axis, flat-top 2048, mass 0.2", {"sot_logf": True}, 0.2),
+)
+
+
+def argmin_cents(loss: SpectralLoss, f0: float, amplitudes: list[float], mass: float, n_harmonics: int = 20) -> float:
+    """Cents from `f0` at which the one-partial SOT term is lowest, on a 5-cent grid over ±600 cents."""
+    a = torch.zeros(1, n_harmonics)
+    a[0, : len(amplitudes)] = torch.tensor(amplitudes)
+    target = harmonic_synth(torch.tensor([f0]), a, 4096, 16000)
+    target = target * 0.9 / target.abs().max()
+    cents = np.arange(-600, 601, 5)
+    one_partial = torch.zeros(1, n_harmonics)
+    one_partial[0, 0] = 1.0
+    values = [loss.from_parameters(target, torch.tensor([f0 * 2 ** (c / 1200)]), one_partial, True, mass).item() for c in cents]
+    return float(cents[int(np.argmin(values))])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(REPO / "results" / "phase1_bias.md"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    base = load_config("sot-2048-curriculum").loss
+    names = [f"{f0:.0f} Hz, {len(a)} partial{'s' if len(a) > 1 else ''}{', weak fundamental (0.4)' if a[0] < 1 else ''}" for f0, a in TARGETS]
+    lines = [
+        "# Phase 1's objective is biased: where its minimum over f0 lies",
+        "",
+        "`python bench/phase1_bias.py` (bench/phase1_bias.py). The SOT term of the curriculum's phase 1 (one partial, rescaled to "
+        "`sot_mass` of the target's energy, frequency cutoff, power spectra, W2²) evaluated over predicted f0 from -600 to +600 "
+        "cents around the true f0 in 5-cent steps, on analytic targets (4096 samples at 16 kHz, peak 0.9; partials of the given "
+        "amplitudes). Cells: the cents at which it is lowest (0 = unbiased; ±600 = at or beyond the grid's edge).",
+        "",
+        "| variant | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for label, overrides, mass in VARIANTS:
+        loss = SpectralLoss(dataclasses.replace(base, lin_weight=0.0, log_weight=0.0, **overrides))
+        cells = [f"{argmin_cents(loss, f0, a, mass):+.0f}" for f0, a in TARGETS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        print(lines[-1], file=sys.stderr, flush=True)
+    lines += [
+        "",
+        "Read: the tone of one partial carries all its mass in the window's main lobe, while the lowest 5 % of a target's mass is "
+        "the lower skirt of its fundamental's lobe (and any leakage below it) when the fundamental is strong, so the minimum lies "
+        "below f0, by hundreds of cents at low f0; when the fundamental holds less than 5 % of the energy (a weak fundamental "
+        "under 7 strong partials: 2.2 %), the lowest 5 % reaches into the second partial and the minimum lies above f0. No "
+        "window, FFT size or mass removes both: the mass that would be unbiased is the fundamental's own share, which differs "
+        "from clip to clip.",
+        "",
+    ]
+    Path(args.out).write_text("\n".join(lines))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
