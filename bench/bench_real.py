@@ -88,7 +88,7 @@ def _ours(name: str) -> Method:
 
     default = model_lib.resolve(None) == model_lib.resolve(name)
     precision = "bfloat16 convolutions" if bfloat16_is_fast() else "float32"
-    return Method(name + (" (default)" if default else ""), run, f"sotdemo.estimate, default voicing, pitch only (no resynthesis), {precision}")
+    return Method(name + (" (default)" if default else ""), run, f"sotdemo.estimate, default decoding (Viterbi) and voicing, pitch only (no resynthesis), {precision}")
 
 
 def _pyin(audio: np.ndarray):
@@ -372,14 +372,14 @@ def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str],
                 k = fr.error_kinds(mask)
                 lines.append(f"| {inst} | {reg_text} | {_pct(s['rpa'])} | {_pct(p)} | {_pct(k['octave up'])} | {_pct(k['octave down'])} | {_pct(k['fifth/twelfth'])} | {_pct(k['other'])} |")
 
-        lines += ["", "Why: `estimate` decodes the pitch posterior around its peak (the soft-argmax that training uses averaged "
-                  "an octave-up side mode in: [bench_real_decoding.md](bench_real_decoding.md)) and then halves f0 where the "
-                  "spectrum holds partials at odd multiples of f0/2 ([octave_check.md](octave_check.md)). What the default model "
-                  "(sot-realistic) still gets wrong, read off the frames: the bassoon's low notes (the posterior's peak on the 5th "
-                  "partial of 92.5 Hz, the octave of 220 Hz, sub-octave partials too weak for the check), the choir patch's detuned "
-                  "voices (its 82.4 Hz note reads 50-55 cents flat on some frames, an octave down on others), the decaying tail of "
-                  "the piano's top note (1976 Hz: the posterior falls to the lowest bin, ~34 Hz, with confidence 0.5-0.7, so "
-                  "those frames are mostly unvoiced), and a few frames of the cello and piano melodies."]
+        lines += ["", "Why: `estimate` picks each frame's pitch bin by a Viterbi path through the clip's pitch posteriors (a smooth "
+                  "pitch that rarely jumps: [bench_real_viterbi.md](bench_real_viterbi.md); each frame's own peak scored 98.3 % here, the "
+                  "training soft-argmax far less: [bench_real_decoding.md](bench_real_decoding.md)), reads f0 around it and then halves f0 "
+                  "where the spectrum holds partials at odd multiples of f0/2 ([octave_check.md](octave_check.md)). What the default "
+                  "model still gets wrong, read off the frames: the choir patch's 82.4 Hz note (detuned voices: 3 frames 53-55 cents "
+                  "flat, 5 an octave down; pYIN also fails there), 3 frames of the steel guitar's 82.4 Hz note an octave up, a nylon "
+                  "guitar frame; in the melodies, frames at note changes (the cello's line reading the octave below the previous "
+                  "note) and the decaying ends of two piano notes, where the posterior falls to the lowest bins at low confidence."]
         lines += _goals(results, default, threads, load)
 
     # The corpus and its checks.

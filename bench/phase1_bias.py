@@ -9,7 +9,9 @@ the fundamental. This script evaluates that SOT term (the phase's loss without i
 multi-scale term) on a grid of predicted f0 from -600 to +600 cents around the true f0 (5-cent
 steps) for analytic harmonic targets (the paper's clip: 4096 samples, 16 kHz, peak 0.9) and
 reports where its minimum lies: 0 cents would be an unbiased objective. Variants: the SOT
-term's axis (linear, log), window (flat-top, Hann), FFT size and `sot_mass`.
+term's axis (linear, log), window (flat-top, Hann), FFT size and `sot_mass`, and the fix,
+`sot_mass='fundamental'` (the tone, normalised, against the target's lowest mass of the share
+under the tone's main lobe; `SpectralLoss.from_parameters`).
 """
 
 from __future__ import annotations
@@ -40,10 +42,12 @@ VARIANTS = (  # (label, LossConfig overrides, sot_mass)
     ("log axis, Hann 4096, mass 0.05", {"sot_logf": True, "sot_window": "hann", "sot_n_fft": 4096}, 0.05),
     ("log axis, flat-top 2048, mass 0.01", {"sot_logf": True}, 0.01),
     ("log axis, flat-top 2048, mass 0.2", {"sot_logf": True}, 0.2),
+    ("sot_mass 'fundamental' (curriculum-fundamental phase 1): log axis, flat-top 2048", {"sot_logf": True}, "fundamental"),
+    ("sot_mass 'fundamental', linear axis, flat-top 2048", {"sot_logf": False}, "fundamental"),
 )
 
 
-def argmin_cents(loss: SpectralLoss, f0: float, amplitudes: list[float], mass: float, n_harmonics: int = 20) -> float:
+def argmin_cents(loss: SpectralLoss, f0: float, amplitudes: list[float], mass: float | str, n_harmonics: int = 20) -> float:
     """Cents from `f0` at which the one-partial SOT term is lowest, on a 5-cent grid over ±600 cents."""
     a = torch.zeros(1, n_harmonics)
     a[0, : len(amplitudes)] = torch.tensor(amplitudes)
@@ -85,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         "the lower skirt of its fundamental's lobe (and any leakage below it) when the fundamental is strong, so the minimum lies "
         "below f0, by hundreds of cents at low f0; when the fundamental holds less than 5 % of the energy (a weak fundamental "
         "under 7 strong partials: 2.2 %), the lowest 5 % reaches into the second partial and the minimum lies above f0. No "
-        "window, FFT size or mass removes both: the mass that would be unbiased is the fundamental's own share, which differs "
-        "from clip to clip.",
+        "window, FFT size or fixed mass removes both: the mass that would be unbiased is the fundamental's own share, which "
+        "differs from clip to clip. `sot_mass='fundamental'` takes that share from the target itself, as the mass under the "
+        "predicted tone's main lobe (bins within 20 dB of its peak), and compares the normalised tone with that much of the "
+        "target's lowest mass: at the true f0 it is the fundamental's whole lobe, and the minimum lies on f0.",
         "",
     ]
     Path(args.out).write_text("\n".join(lines))

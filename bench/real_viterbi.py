@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {label} | {decoder} | " + " | ".join(_scores(frames)) + " |")
             print(lines[-1], file=sys.stderr, flush=True)
 
-    lines += ["", f"## The Viterbi path's parameters, default model ({default})", "",
+    default_name = next((n for n in names if model_lib.resolve(n) == default), str(default))
+    lines += ["", f"## The Viterbi path's parameters, default model ({default_name})", "",
               f"Shipped: max step {decode.MAX_STEP_BINS} bins, jump probability {decode.JUMP_PROBABILITY:g}.", "",
               f"| max step, bins | jump probability | {columns} |", "|---:|---:|" + "---:|" * 7]
     model = model_lib.load(None)

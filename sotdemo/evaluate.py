@@ -49,12 +49,16 @@ DEVIATIONS = [
     "`sot-2048-curriculum-logf` (ours, experimental successor of `sot-2048-curriculum`): phase 1 measures the SOT term on "
     "a log-frequency axis and ends on its weights with the lowest validation SOT term (label-free model selection, as "
     "the paper's best-validation-LSD checkpoint); phase 3 decays the learning rate along a cosine. The paper has no such row.",
+    "`sot-2048-curriculum-fundamental` (ours, successor of `sot-2048-curriculum-logf`): the same three phases, but phase 1's "
+    "SOT term compares its one-partial tone, normalised, with the target's lowest spectral mass of the share that lies under "
+    "the tone's main lobe, without the cutoff (sot_mass 'fundamental'), instead of a tone rescaled to 5 % of the energy under "
+    "the cutoff, whose minimum over f0 lies hundreds of cents off the fundamental (results/phase1_bias.md). The paper has no such row.",
     "`sot-realistic` (ours, the default model) is warm-started from `sot-2048-curriculum`/seed-101112 and fine-tuned for "
     "100 steps on the `realistic` distribution, its SOT term on a tone with the target's own partial amplitudes (f0 only), "
     "the best validation LSD kept; its row is scored on the test split of that distribution (noise-only clips left out of RPA/RCA, "
     "clips compared at one peak level for LSD), so it does not compare with the other rows. The paper has no such row.",
     "Validation while training (checkpoint selection) scores the middle frame of each val clip, as training sees it "
-    "(checkpoints of `sot-512`, `sot-512-logf`, `sot-2048-nocut`, `sot-2048-ms512` and `sot-2048-curriculum-logf`; the older ones scored all 17 frames); the test table "
+    "(checkpoints of `sot-512`, `sot-512-logf`, `sot-2048-nocut`, `sot-2048-ms512`, `sot-2048-curriculum-logf` and `sot-2048-curriculum-fundamental`; the older ones scored all 17 frames); the test table "
     "scores all 17 frames.",
 ]
 
