@@ -373,7 +373,7 @@ def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str],
                 lines.append(f"| {inst} | {reg_text} | {_pct(s['rpa'])} | {_pct(p)} | {_pct(k['octave up'])} | {_pct(k['octave down'])} | {_pct(k['fifth/twelfth'])} | {_pct(k['other'])} |")
 
         lines += ["", "Why: `estimate` picks each frame's pitch bin by a Viterbi path through the clip's pitch posteriors (a smooth "
-                  "pitch that rarely jumps: [bench_real_viterbi.md](bench_real_viterbi.md); each frame's own peak scored 98.3 % here, the "
+                  "pitch that rarely jumps: [bench_real_viterbi.md](bench_real_viterbi.md); each frame's own peak scored 98.3 % on these notes, the "
                   "training soft-argmax far less: [bench_real_decoding.md](bench_real_decoding.md)), reads f0 around it and then halves f0 "
                   "where the spectrum holds partials at odd multiples of f0/2 ([octave_check.md](octave_check.md)). What the default "
                   "model still gets wrong, read off the frames: the choir patch's 82.4 Hz note (detuned voices: 3 frames 53-55 cents "
