@@ -54,3 +54,15 @@ def test_default_voicing_threshold_rejects_noise_and_keeps_clean_tones():
     for f0 in (110.0, 440.0):
         tone = 0.3 * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6))
         assert estimate(tone.astype(np.float32), 16000, None).voiced[2:-2].mean() == 1.0
+
+
+def test_four_of_five_seeds_of_the_unbiased_phase_one_recipe_find_pitch_on_fresh_clips(fresh_clips):
+    """sot-2048-curriculum-fundamental (issue 3's reliability row): 4 of its 5 shipped seeds reach
+    98 % RPA on fresh clips; seed 123 does not (phase 1 ends a semitone off; see README)."""
+    scores = {}
+    for seed in (42, 123, 456, 789, 101112):
+        model = model_lib.load(f"sot-2048-curriculum-fundamental/seed-{seed}")
+        with torch.no_grad():
+            f0 = model(fresh_clips.middle).f0_hz.numpy()
+        scores[seed] = 100 * raw_pitch_accuracy(fresh_clips.data.f0_hz, f0)
+    assert sum(score >= 98.0 for score in scores.values()) >= 4, scores
