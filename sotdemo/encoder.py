@@ -133,7 +133,7 @@ class Encoder(nn.Module):
     def _trunk_channels_last(self, x: torch.Tensor) -> torch.Tensor:
         """The convolutional trunk `[frames, 1, bins] -> [frames, channels, bins]` computed as 2-D
         convolutions over `[frames, channels, bins, 1]` in channels-last memory (the first layer
-        as a matrix product): the same weights and result (to float rounding), 1.5-2.4x faster
+        as a matrix product): the same weights and result (to float rounding), 1.2-2.4x faster
         on CPU than `Conv1d` (256 frames, float32 and bfloat16, 1-2 threads: bench/speed.py).
         Inference only."""
 
