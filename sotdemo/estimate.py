@@ -145,7 +145,7 @@ def estimate(
         audio: mono samples `[samples]`, float, at `sample_rate` (resampled to 16 kHz if needed).
         model: a loaded model, a checkpoint name (see `model.load`), or None for the default.
         level_db: frames quieter than this RMS (dBFS) are unvoiced.
-        min_confidence: frames whose posterior mass within a semitone of its peak is below this are unvoiced.
+        min_confidence: frames whose posterior mass within a semitone of the chosen bin is below this are unvoiced.
         precision: 'float32', 'bfloat16' (the encoder's convolutions; its heads stay float32)
             or 'auto': bfloat16 where the CPU computes it natively (`bfloat16_is_fast`).
         resynthesize: False skips the resynthesis (`resynthesis` is then empty): pitch only.

@@ -226,7 +226,7 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
                         log_freq = gr.Checkbox(False, label="Log-frequency spectrograms")
                         with gr.Accordion("Voicing thresholds", open=False):
                             min_conf = gr.Slider(0, 1, value=DEFAULT_MIN_CONFIDENCE, step=0.05, elem_id="min-confidence",
-                                                 label="min confidence (pitch posterior mass within ±1 semitone of its peak)")
+                                                 label="min confidence (pitch posterior mass within ±1 semitone of the estimate)")
                             level_gate = gr.Slider(-90, 0, value=DEFAULT_LEVEL_DB, step=1, elem_id="level-gate",
                                                    label="level gate [dBFS frame RMS]")
                         estimate_btn = gr.Button("Estimate", variant="primary", elem_id="estimate-btn")
