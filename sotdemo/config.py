@@ -35,8 +35,8 @@ class Stage:
     `fade_in_steps`: partials that the previous phase silenced enter with a gain rising
     linearly from 0 to 1 over this many steps (0 = at once); `sot_mass`: with split
     gradients, the share of the target's energy the SOT term's tone is scaled to (None: as
-    predicted), or 'fundamental': the tone is compared with the target's lowest mass of the
-    share its fundamental holds, read at the predicted f0 (see `SpectralLoss.from_parameters`); `loss`: fields of the run's `LossConfig`
+    predicted), or 'fundamental': the tone is compared with as much of the target's lowest
+    mass as lies under the tone's main lobe (see `SpectralLoss.from_parameters`); `loss`: fields of the run's `LossConfig`
     replaced during the phase (e.g. `{"sot_logf": true}`); `cosine_to`: the learning rate
     decays along a half cosine from the run's rate to this fraction of it by the end of the
     phase (None: constant); `keep_best`: at the end of the phase, go back to the weights with

@@ -138,9 +138,9 @@ class SpectralLoss(nn.Module):
         comes from where the predicted partials sit, not from how loud the head makes them.
         `sot_mass='fundamental'` (with split gradients; ours, for a tone of one partial): the SOT
         term compares the tone, normalised to unit mass and without the cutoff, with the lowest
-        part of the target's spectral mass (`lowest_mass`) whose size is the share of the first
-        slot among the target's partials read at the predicted f0 (`partials_of`, K slots, no
-        gradient; at least `FUNDAMENTAL_MASS_FLOOR`). At the true f0 that part is the target's
+        part of the target's spectral mass (`lowest_mass`) whose size, per frame, is the share of
+        the target's mass lying under the tone's main lobe (its bins within 20 dB of its peak,
+        `LOBE_LEVEL`; no gradient; at least `FUNDAMENTAL_MASS_FLOOR`). At the true f0 that part is the target's
         fundamental, lobe and all, so the minimum over f0 lies on it; a fixed `sot_mass` compares
         the whole lobe of the tone with the lower skirt of the fundamental's (or, under a
         fundamental weaker than the mass, with part of the second partial), which puts the
