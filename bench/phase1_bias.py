@@ -116,6 +116,22 @@ def main(argv: list[str] | None = None) -> int:
     for label, mass in (("mass 0.05 (curriculum-logf)", 0.05), ("sot_mass 'fundamental'", "fundamental")):
         lines.append(f"| {label} | " + " | ".join(f"{share_toward(log_loss, audio, f0_true, start, mass):.0f}" for _, start in starts) + " |")
         print(lines[-1], file=sys.stderr, flush=True)
+    near = (-300, -200, -100, -50, -25, 0, 25, 50, 100, 200, 300)
+    lines += ["", "## Its shape near f0", "",
+              "The `sot_mass='fundamental'` term (log axis) at a few cents from the true f0, relative to its value 100 cents above "
+              "(1.00): below f0 it can rise more slowly than above, so a model whose predictions scatter around f0 lowers the "
+              "average by settling flat.", "",
+              "| target | " + " | ".join(f"{c:+d}" for c in near) + " |", "|---|" + "---:|" * len(near)]
+    for f0, partials in ((60.0, [1.0] * 8), (100.0, [0.4] + [1.0] * 7), (200.0, [1.0] * 4), (500.0, [1.0] * 8), (1000.0, [1.0] * 8)):
+        a = torch.zeros(1, 20)
+        a[0, : len(partials)] = torch.tensor(partials)
+        target = harmonic_synth(torch.tensor([f0]), a, 4096, 16000)
+        target = target * 0.9 / target.abs().max()
+        one_partial = torch.zeros(1, 20)
+        one_partial[0, 0] = 1.0
+        values = [log_loss.from_parameters(target, torch.tensor([f0 * 2 ** (c / 1200)]), one_partial, True, "fundamental").item() for c in near]
+        reference = values[near.index(100)]
+        lines.append(f"| {f0:.0f} Hz, {len(partials)} partials{' (weak fundamental)' if partials[0] < 1 else ''} | " + " | ".join(f"{v / reference:.2f}" for v in values) + " |")
     lines += [
         "",
         "Read: the tone of one partial carries all its mass in the window's main lobe, while the lowest 5 % of a target's mass is "

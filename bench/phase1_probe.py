@@ -72,6 +72,8 @@ for step in range(1, steps + 1):
         print(json.dumps({"step": step, "rpa": round(100 * float(np.mean(cents < 50)), 1),
                           "within_3st": round(100 * float(np.mean(cents < 300)), 1),
                           "median_cents": round(float(np.median(cents))),
+                          "median_signed_cents": round(float(np.median(1200 * np.log2(ratio)))),
+                          "iqr_signed_cents": [round(float(q)) for q in np.percentile(1200 * np.log2(ratio), [25, 75])],
                           "up": round(100 * float(np.mean(np.abs(1200 * np.log2(ratio / 2)) < 50)), 1),
                           "down": round(100 * float(np.mean(np.abs(1200 * np.log2(ratio * 2)) < 50)), 1),
                           "val_loss": round(vloss, 6), "t": round(time.time() - started)}), flush=True)
