@@ -53,12 +53,15 @@ DEVIATIONS = [
     "SOT term compares its one-partial tone, normalised, with the target's lowest spectral mass of the share that lies under "
     "the tone's main lobe, without the cutoff (sot_mass 'fundamental'), instead of a tone rescaled to 5 % of the energy under "
     "the cutoff, whose minimum over f0 lies hundreds of cents off the fundamental (results/phase1_bias.md). The paper has no such row.",
+    "`sot-2048-curriculum-w1` (ours, successor of `sot-2048-curriculum-fundamental`): phase 1's term with p = 1 (W1) instead "
+    "of W2² (with p = 2 it is 3-4x flatter below f0 than above at 500-1000 Hz and a seed settled a semitone flat: "
+    "results/phase1_bias.md), and 300 + 200 + 400 steps instead of 600 + 200 + 400. Phase 3 keeps the paper's loss (p = 2). The paper has no such row.",
     "`sot-realistic` (ours, the default model) is warm-started from `sot-2048-curriculum`/seed-101112 and fine-tuned for "
     "100 steps on the `realistic` distribution, its SOT term on a tone with the target's own partial amplitudes (f0 only), "
     "the best validation LSD kept; its row is scored on the test split of that distribution (noise-only clips left out of RPA/RCA, "
     "clips compared at one peak level for LSD), so it does not compare with the other rows. The paper has no such row.",
     "Validation while training (checkpoint selection) scores the middle frame of each val clip, as training sees it "
-    "(checkpoints of `sot-512`, `sot-512-logf`, `sot-2048-nocut`, `sot-2048-ms512`, `sot-2048-curriculum-logf` and `sot-2048-curriculum-fundamental`; the older ones scored all 17 frames); the test table "
+    "(checkpoints of `sot-512`, `sot-512-logf`, `sot-2048-nocut`, `sot-2048-ms512`, `sot-2048-curriculum-logf`, `sot-2048-curriculum-fundamental` and `sot-2048-curriculum-w1`; the older ones scored all 17 frames); the test table "
     "scores all 17 frames.",
 ]
 
