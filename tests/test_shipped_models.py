@@ -66,3 +66,12 @@ def test_four_of_five_seeds_of_the_unbiased_phase_one_recipe_find_pitch_on_fresh
             f0 = model(fresh_clips.middle).f0_hz.numpy()
         scores[seed] = 100 * raw_pitch_accuracy(fresh_clips.data.f0_hz, f0)
     assert sum(score >= 98.0 for score in scores.values()) >= 4, scores
+
+
+@pytest.mark.parametrize("seed", [42, 123, 456, 789, 101112])
+def test_every_seed_of_the_w1_recipe_finds_pitch_on_fresh_clips(fresh_clips, seed):
+    """sot-2048-curriculum-w1, issue 3's reliability goal: every shipped seed >= 98 % RPA."""
+    model = model_lib.load(f"sot-2048-curriculum-w1/seed-{seed}")
+    with torch.no_grad():
+        f0 = model(fresh_clips.middle).f0_hz.numpy()
+    assert 100 * raw_pitch_accuracy(fresh_clips.data.f0_hz, f0) >= 98.0
