@@ -94,10 +94,7 @@ class SpectralLoss(nn.Module):
         if c.sot_weight and "sot" in only:
             spec_target = stft(target, c.sot_n_fft, c.sot_hop, c.sot_window, c.sot_power, c.framing)
             spec_pred = stft(pred, c.sot_n_fft, c.sot_hop, c.sot_window, c.sot_power, c.framing)
-            w = wasserstein_1d(spec_target, spec_pred, self.positions.to(spec_pred.dtype), c.sot_p, c.sot_cutoff)
-            if c.sot_root:
-                w = w.clamp_min(1e-12) ** (1.0 / c.sot_p)
-            terms["sot"] = c.sot_weight * w.mean(dim=-1)
+            terms["sot"] = self._sot(spec_target, spec_pred, c.sot_cutoff)
         if want_lin or want_log:
             lin = log = 0.0
             for size in c.ms_scales:
@@ -168,6 +165,14 @@ class SpectralLoss(nn.Module):
         terms = {**self.components(target, horizontal, only=("sot",)), **self.components(target, vertical, only=("lin", "log"))}
         return sum(terms.values()).mean()
 
+    def _sot(self, spec_target: torch.Tensor, spec_pred: torch.Tensor, cutoff: bool) -> torch.Tensor:
+        """The weighted SOT term per clip `[batch]` between spectra `[batch, frames, bins]`."""
+        c = self.config
+        w = wasserstein_1d(spec_target, spec_pred, self.positions.to(spec_pred.dtype), c.sot_p, cutoff)
+        if c.sot_root:
+            w = w.clamp_min(1e-12) ** (1.0 / c.sot_p)
+        return c.sot_weight * w.mean(dim=-1)
+
     def _fundamental_term(self, target: torch.Tensor, f0_hz: torch.Tensor, amplitudes: torch.Tensor) -> torch.Tensor:
         """`from_parameters` with split gradients and `sot_mass='fundamental'`."""
         c, n = self.config, target.shape[-1]
@@ -177,11 +182,9 @@ class SpectralLoss(nn.Module):
         with torch.no_grad():  # the target's share under the tone's main lobe (bins within 20 dB of its peak)
             lobe = spec_pred >= LOBE_LEVEL * spec_pred.amax(dim=-1, keepdim=True)
             share = (spec_target * lobe).sum(-1) / spec_target.sum(-1).clamp_min(1e-30)
-        w = wasserstein_1d(lowest_mass(spec_target, share.clamp(FUNDAMENTAL_MASS_FLOOR, 1.0)), spec_pred, self.positions.to(spec_pred.dtype), c.sot_p, False)
-        if c.sot_root:
-            w = w.clamp_min(1e-12) ** (1.0 / c.sot_p)
+        sot = self._sot(lowest_mass(spec_target, share.clamp(FUNDAMENTAL_MASS_FLOOR, 1.0)), spec_pred, cutoff=False)
         vertical = harmonic_synth(f0_hz.detach(), amplitudes, n, c.sample_rate)
-        terms = {"sot": c.sot_weight * w.mean(dim=-1), **self.components(target, vertical, only=("lin", "log"))}
+        terms = {"sot": sot, **self.components(target, vertical, only=("lin", "log"))}
         return sum(terms.values()).mean()
 
     def per_clip(self, target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
