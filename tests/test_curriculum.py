@@ -239,3 +239,35 @@ def test_the_fundamental_share_pulls_f0_home_from_an_octave_either_side_and_betw
             assert torch.sign(grad).item() == (1 if ratio > 1 else -1), (true, ratio)  # descent moves f0 toward the truth
     with pytest.raises(ValueError, match="sot_mass must be"):
         loss.from_parameters(target, f0, one_partial, True, "lowest")
+
+
+@pytest.mark.parametrize("f0_hz, n_partials", [(220.0, 1), (220.0, 3), (700.0, 2)])
+def test_the_cutoff_ignores_partials_above_the_target_and_the_uncut_term_pushes_them_down(f0_hz, n_partials):
+    """The paper's SOT-2048 term with the cutoff does not transport predicted mass above the
+    target's total, so partials the target lacks cost it (almost) nothing and get no gradient;
+    without the cutoff (phases 2-3 of sot-2048-curriculum-nocut) they cost something and descent
+    lowers them (scaling them down together) (results/lsd_budget.md)."""
+    base = dataclasses.replace(load_config("sot-2048").loss, lin_weight=0.0)
+    truth = torch.zeros(1, 20)
+    truth[0, :n_partials] = 1.0
+    target = harmonic_synth(torch.tensor([f0_hz]), truth, 4096)
+    amps = truth.clone()
+    amps[0, n_partials : n_partials + 4] = 0.5  # four spurious partials above the target's
+    amps.requires_grad_(True)
+    values, grads = {}, {}
+    for cutoff in (True, False):
+        loss = SpectralLoss(dataclasses.replace(base, sot_cutoff=cutoff))
+        values[cutoff] = loss.from_parameters(target, torch.tensor([f0_hz]), amps)
+        (grads[cutoff],) = torch.autograd.grad(values[cutoff], amps)
+    spurious = slice(n_partials, n_partials + 4)
+    assert values[True].item() < 1e-6 < 1e-4 < values[False].item()
+    assert grads[False][0, spurious].sum() > 0  # descent lowers the spurious partials together
+    assert grads[True][0, spurious].abs().max() < 1e-3 * grads[False][0, spurious].abs().min()
+
+
+def test_the_nocut_recipe_lifts_the_cutoff_after_phase_one_only():
+    config = load_config("sot-2048-curriculum-nocut")
+    assert config.loss.sot_cutoff  # the run's loss is the paper's SOT-2048 row ...
+    cutoffs = [dataclasses.replace(config.loss, **stage.loss).sot_cutoff for stage in config.train.curriculum]
+    assert cutoffs == [True, False, False]  # ... phase 1's 'fundamental' term never uses it; phases 2-3 lift it
+    assert config.train.curriculum[0].sot_mass == "fundamental" and config.train.curriculum[0].loss["sot_p"] == 1
