@@ -44,7 +44,10 @@ class Stage:
     `eval_every` steps; with split gradients, the term that trains f0) and restart Adam's moments; `amplitudes_train_trunk`: False keeps
     the amplitude loss out of the shared trunk (only the amplitude head learns from it);
     `sot_tone`: with split gradients and `sot_mass`, 'target' gives the SOT term's tone the
-    amplitudes of the target's own partials at the predicted f0 (`SpectralLoss.from_parameters`).
+    amplitudes of the target's own partials at the predicted f0 (`SpectralLoss.from_parameters`);
+    `input_frame`: which CQT frame of each training clip the encoder sees, 'middle' (fully inside
+    the clip) or 'any' (one drawn at random per clip and step, the clip's edge frames included,
+    which evaluation also scores: their CQT sees part of the clip and zero padding).
     """
 
     steps: int
@@ -58,6 +61,11 @@ class Stage:
     keep_best: bool = False
     amplitudes_train_trunk: bool = True
     sot_tone: str = "predicted"
+    input_frame: str = "middle"
+
+    def __post_init__(self):
+        if self.input_frame not in ("middle", "any"):
+            raise ValueError(f"input_frame must be 'middle' or 'any', got {self.input_frame!r}")
 
     def learning_rate(self, base: float, t: int) -> float:
         """The learning rate at step `t` (0-based) of the phase, for the run's rate `base`."""

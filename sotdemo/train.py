@@ -3,9 +3,11 @@
 No label reaches the loss: each step encodes CQT frames, synthesizes tones from the predicted
 f0 and amplitudes, and compares them with the input audio under the configuration's
 `SpectralLoss`. The paper's data are stationary, so every CQT frame of a clip carries the
-same information: we encode the clip's middle frame (fully inside the signal) and synthesize
-the whole clip with constant parameters, which is equivalent to encoding all frames and far
-cheaper (shared/paper.md). Validation (RPA, RCA, LSD on the val split) runs every `eval_every`
+same information: we encode one frame per clip and synthesize the whole clip with constant
+parameters, far cheaper than encoding all frames (shared/paper.md). By default that frame is the
+middle one (fully inside the signal); a curriculum phase may draw any frame instead
+(`Stage.input_frame`), so that the encoder also learns the edge frames, whose CQT sees part of
+the clip and zero padding, and which the test-split evaluation scores. Validation (RPA, RCA, LSD on the val split) runs every `eval_every`
 steps on the same footing, the middle frame of each clip (17x cheaper than all frames; the
 test-split evaluation in `evaluate` uses all frames); the weights with the best validation LSD
 are kept, as in the paper.
@@ -196,7 +198,8 @@ def train(
     optimizer = new_optimizer()
     amplitude_head = {id(p) for p in model.encoder.amplitude_head.parameters()}
     pitch_path = [p for p in model.parameters() if id(p) not in amplitude_head]
-    frames = train_split.middle.to(device)
+    frames = train_split.frames.to(device)  # [clips, frames, bins]
+    middle = frames.shape[1] // 2
     audio = torch.from_numpy(loss_targets(train_split.data, config.data.peak)).to(device)
     val_frames, val_audio = val_split.middle.to(device), torch.from_numpy(loss_targets(val_split.data, config.data.peak)).to(device)
     n_clips = audio.shape[0]
@@ -219,7 +222,11 @@ def train(
             group["lr"] = stage.learning_rate(tc.learning_rate, t)
         model.train()
         index = torch.from_numpy(rng.choice(n_clips, size=min(tc.batch_size, n_clips), replace=False)).to(device)
-        out = model(frames[index], stage.amplitudes_train_trunk)
+        if stage.input_frame == "any":
+            at = torch.from_numpy(rng.integers(0, frames.shape[1], size=len(index))).to(device)
+        else:
+            at = torch.full_like(index, middle)
+        out = model(frames[index, at], stage.amplitudes_train_trunk)
         f0 = out.f0_hz if stage.train_f0 else out.f0_hz.detach()
         amplitudes = out.amplitudes * gains(t).to(device)
         loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients, stage.sot_mass, stage.sot_tone)

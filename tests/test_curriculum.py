@@ -271,3 +271,33 @@ def test_the_nocut_recipe_lifts_the_cutoff_after_phase_one_only():
     cutoffs = [dataclasses.replace(config.loss, **stage.loss).sot_cutoff for stage in config.train.curriculum]
     assert cutoffs == [True, False, False]  # ... phase 1's 'fundamental' term never uses it; phases 2-3 lift it
     assert config.train.curriculum[0].sot_mass == "fundamental" and config.train.curriculum[0].loss["sot_p"] == 1
+
+
+def test_a_phase_can_show_the_encoder_any_frame_of_the_clip(monkeypatch):
+    """input_frame 'middle' feeds only each clip's middle CQT frame; 'any' draws frames from the
+    whole clip, edges included (what the test evaluation scores)."""
+    cfg = load_config("sot-2048")
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, n_clips=60))
+    frames = prepare(cfg, splits=("train",))["train"].frames
+    position = {frame.numpy().tobytes(): t for clip in frames for t, frame in enumerate(clip)}
+    seen = []
+    real_forward = HarmonicModel.forward
+
+    def forward(self, x, *args, **kwargs):
+        if self.training:
+            seen.extend(position[row.numpy().tobytes()] for row in x.reshape(-1, x.shape[-1]))
+        return real_forward(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(HarmonicModel, "forward", forward)
+    for choice in ("middle", "any"):
+        seen.clear()
+        stages = (Stage(6, input_frame=choice),)
+        tc = dataclasses.replace(cfg.train, steps=6, eval_every=6, batch_size=16, curriculum=stages)
+        train(dataclasses.replace(cfg, train=tc), seed=0, progress=False)
+        assert len(seen) == 6 * 16
+        if choice == "middle":
+            assert set(seen) == {frames.shape[1] // 2}
+        else:
+            assert {0, frames.shape[1] - 1} <= set(seen) and len(set(seen)) >= 12
+    with pytest.raises(ValueError, match="input_frame must be"):
+        Stage(5, input_frame="edges")
