@@ -33,10 +33,11 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from sotdemo.config import load_config  # noqa: E402
 from sotdemo.losses import LossConfig, SpectralLoss  # noqa: E402
 from sotdemo.metrics import lsd  # noqa: E402
 from sotdemo.model import available, load  # noqa: E402
-from sotdemo.spectral import HOP  # noqa: E402
+from sotdemo.spectral import HOP, stft  # noqa: E402
 from sotdemo.synth import harmonic_synth  # noqa: E402
 from sotdemo.train import evaluate_split, loss_targets, prepare  # noqa: E402
 
@@ -81,10 +82,8 @@ def budget(name: str) -> dict:
 
 
 def f0_error_table() -> list[str]:
-    """The paper's LSD of each test clip resynthesized with its true amplitudes and f0 off by a few cents."""
-    from sotdemo.config import load_config
-    from sotdemo.spectral import stft
-
+    """The paper's LSD (`metrics.lsd`, here per STFT frame) of each test clip resynthesized with its
+    true amplitudes and f0 off by a few cents."""
     data = prepare(load_config("sot-2048"), ("test",))["test"].data
     target = torch.from_numpy(data.audio)
     amplitudes = torch.from_numpy(data.amplitudes).float()
