@@ -23,6 +23,8 @@ error of a fraction of a cent costs (true amplitudes), frame by frame.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import os
 import sys
 from pathlib import Path
@@ -35,19 +37,26 @@ sys.path.insert(0, str(REPO))
 
 from sotdemo.config import load_config  # noqa: E402
 from sotdemo.losses import LossConfig, SpectralLoss  # noqa: E402
-from sotdemo.metrics import lsd  # noqa: E402
+from sotdemo.metrics import lsd, lsd_per_frame  # noqa: E402
 from sotdemo.model import available, load  # noqa: E402
-from sotdemo.spectral import HOP, stft  # noqa: E402
+from sotdemo.spectral import HOP  # noqa: E402
 from sotdemo.synth import harmonic_synth  # noqa: E402
-from sotdemo.train import evaluate_split, loss_targets, prepare  # noqa: E402
+from sotdemo.data import DataConfig  # noqa: E402
+from sotdemo.train import EncodedSplit, evaluate_split, loss_targets, prepare  # noqa: E402
 
 DEFAULT_CONFIGS = ("sot-2048-curriculum-w1", "sot-2048-curriculum-nocut")
+
+
+@functools.lru_cache(maxsize=None)
+def test_split(data: DataConfig) -> EncodedSplit:
+    """The test split of a data configuration, generated once for all the models that share it."""
+    return prepare(dataclasses.replace(load_config("sot-2048"), data=data), ("test",))["test"]
 
 
 def budget(name: str) -> dict:
     model = load(name)
     model.eval()
-    test = prepare(model.config, ("test",))["test"]
+    test = test_split(model.config.data)
     data = test.data
     target = torch.from_numpy(loss_targets(data, model.config.data.peak))
     n_samples = data.audio.shape[1]
@@ -82,20 +91,18 @@ def budget(name: str) -> dict:
 
 
 def f0_error_table() -> list[str]:
-    """The paper's LSD (`metrics.lsd`, here per STFT frame) of each test clip resynthesized with its
-    true amplitudes and f0 off by a few cents."""
-    data = prepare(load_config("sot-2048"), ("test",))["test"].data
+    """The paper's LSD per STFT frame (`metrics.lsd_per_frame`) of each test clip resynthesized with
+    its true amplitudes and f0 off by a few cents."""
+    data = test_split(load_config("sot-2048").data).data
     target = torch.from_numpy(data.audio)
     amplitudes = torch.from_numpy(data.amplitudes).float()
-    p_target = stft(target, 1024, 256, "hann", power=True, framing="pad_end").clamp_min(1e-5)
     lines = [
         "| f0 error (cents) | LSD | STFT frames 0-12 | frames 13-15 (they reach past the clip's end) |",
         "|---|---|---|---|",
     ]
     for cents in (0.5, 1.0, 2.0, 5.0):
         f0 = torch.from_numpy(data.f0_hz).float() * 2 ** (cents / 1200)
-        p_estimate = stft(harmonic_synth(f0, amplitudes, data.audio.shape[1], 16000), 1024, 256, "hann", power=True, framing="pad_end").clamp_min(1e-5)
-        per_frame = (10 * torch.log10(p_target) - 10 * torch.log10(p_estimate)).square().mean(dim=(0, -1))
+        per_frame = lsd_per_frame(target, harmonic_synth(f0, amplitudes, data.audio.shape[1], 16000)).mean(dim=0)
         lines.append(f"| {cents:g} | {per_frame.mean():.2f} | {per_frame[:13].mean():.2f} | {per_frame[13:].mean():.2f} |")
     return lines
 

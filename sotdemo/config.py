@@ -66,6 +66,10 @@ class Stage:
     def __post_init__(self):
         if self.input_frame not in ("middle", "any"):
             raise ValueError(f"input_frame must be 'middle' or 'any', got {self.input_frame!r}")
+        if self.sot_tone not in ("predicted", "target"):
+            raise ValueError(f"sot_tone must be 'predicted' or 'target', got {self.sot_tone!r}")
+        if isinstance(self.sot_mass, str) and self.sot_mass != "fundamental":
+            raise ValueError(f"sot_mass must be a number, 'fundamental' or None, got {self.sot_mass!r}")
 
     def learning_rate(self, base: float, t: int) -> float:
         """The learning rate at step `t` (0-based) of the phase, for the run's rate `base`."""

@@ -42,7 +42,7 @@ DEVIATIONS = [
     "SOT is W_p^p per frame as in paper.md; the paper's public code takes the p-th root (W_p).",
     "Training budget: the paper trains 25 000 steps at lr 1e-4 (batch 64) on a GPU, about 2 h per run on 2 CPU "
     "cores here. The paper's rows keep their recipe but stop after 1200 steps (`python bench/sweep.py --max-steps "
-    "1200`); ours trains 1200 steps at lr 5e-4 (its configuration file). Steps, learning rate and batch of every "
+    "1200`); ours train 900-2000 steps at lr 5e-4 (their configuration files). Steps, learning rate and batch of every "
     "checkpoint are in its config.json.",
     "`sot-2048-curriculum` (ours) keeps the paper's SOT-2048 loss and adds a curriculum over the number of partials "
     "(one partial whose f0 learns from SOT on a tone rescaled to 5 % of the clip's energy; then the 20 partials fade "

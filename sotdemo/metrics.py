@@ -17,7 +17,7 @@ import torch
 
 from .spectral import stft
 
-__all__ = ["lsd", "raw_chroma_accuracy", "raw_pitch_accuracy"]
+__all__ = ["lsd", "lsd_per_frame", "raw_chroma_accuracy", "raw_pitch_accuracy"]
 
 
 def _cents(ref_hz: np.ndarray, est_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -41,6 +41,15 @@ def raw_chroma_accuracy(ref_hz: np.ndarray, est_hz: np.ndarray, cent_tolerance: 
     return float(mir_eval.melody.raw_chroma_accuracy(voicing, ref_cent, voicing, est_cent, cent_tolerance))
 
 
+def lsd_per_frame(target: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
+    """The paper's LSD of each STFT frame, `[batch, frames]` (`[frames]` for `[samples]` inputs):
+    the mean over bins of the squared dB difference; see module docstring."""
+    with torch.no_grad():
+        p_target = stft(target, 1024, 256, "hann", power=True, framing="pad_end").clamp_min(1e-5)
+        p_estimate = stft(estimate, 1024, 256, "hann", power=True, framing="pad_end").clamp_min(1e-5)
+        return (10 * torch.log10(p_target) - 10 * torch.log10(p_estimate)).square().mean(dim=-1)
+
+
 def lsd(target: torch.Tensor, estimate: torch.Tensor, per_clip: bool = False) -> torch.Tensor:
     """The paper's log-spectral distance (mean squared dB difference), see module docstring.
 
@@ -48,9 +57,5 @@ def lsd(target: torch.Tensor, estimate: torch.Tensor, per_clip: bool = False) ->
         target, estimate: audio `[batch, samples]` (or `[samples]`).
         per_clip: return `[batch]` instead of the mean over clips.
     """
-    with torch.no_grad():
-        p_target = stft(target, 1024, 256, "hann", power=True, framing="pad_end").clamp_min(1e-5)
-        p_estimate = stft(estimate, 1024, 256, "hann", power=True, framing="pad_end").clamp_min(1e-5)
-        squared = (10 * torch.log10(p_target) - 10 * torch.log10(p_estimate)).square()
-        per = squared.mean(dim=(-1, -2))
-        return per if per_clip else per.mean()
+    per = lsd_per_frame(target, estimate).mean(dim=-1)
+    return per if per_clip else per.mean()

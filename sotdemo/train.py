@@ -7,10 +7,11 @@ same information: we encode one frame per clip and synthesize the whole clip wit
 parameters, far cheaper than encoding all frames (shared/paper.md). By default that frame is the
 middle one (fully inside the signal); a curriculum phase may draw any frame instead
 (`Stage.input_frame`), so that the encoder also learns the edge frames, whose CQT sees part of
-the clip and zero padding, and which the test-split evaluation scores. Validation (RPA, RCA, LSD on the val split) runs every `eval_every`
-steps on the same footing, the middle frame of each clip (17x cheaper than all frames; the
-test-split evaluation in `evaluate` uses all frames); the weights with the best validation LSD
-are kept, as in the paper.
+the clip and zero padding, and which the test-split evaluation scores. Validation (RPA, RCA,
+LSD on the val split) runs every `eval_every` steps on the middle frame of each clip and a
+resynthesis with its constant parameters (17x cheaper than all frames; the test-split
+evaluation in `evaluate` uses all frames); the weights with the best validation LSD are kept,
+as in the paper.
 """
 
 from __future__ import annotations

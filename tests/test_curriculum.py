@@ -301,3 +301,13 @@ def test_a_phase_can_show_the_encoder_any_frame_of_the_clip(monkeypatch):
             assert {0, frames.shape[1] - 1} <= set(seen) and len(set(seen)) >= 12
     with pytest.raises(ValueError, match="input_frame must be"):
         Stage(5, input_frame="edges")
+
+
+def test_a_phase_with_an_unknown_sot_tone_or_sot_mass_fails_when_the_configuration_loads():
+    raw = load_config("sot-2048-curriculum-nocut").to_dict()
+    for field, value, message in (("sot_tone", "loudest", "sot_tone must be"), ("sot_mass", "lowest", "sot_mass must be")):
+        broken = json.loads(json.dumps(raw))
+        broken["train"]["curriculum"][0][field] = value
+        with pytest.raises(ValueError, match=message):
+            RunConfig.from_dict(broken)
+    assert RunConfig.from_dict(json.loads(json.dumps(raw))) == load_config("sot-2048-curriculum-nocut")
