@@ -30,17 +30,25 @@ import librosa
 import numpy as np
 import torch
 
-from .decode import peak_path, read_around, viterbi_path
+from .decode import PEAK_HALF_WIDTH, peak_path, read_around, viterbi_path
 from .model import HarmonicModel, load
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, cqt, frame_times
+from .voicing import (
+    CLEAR_HARMONICITY, MIN_CONFIDENCE, MIN_HARMONICITY, FramePower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
+    harmonicity, octave_confidence,
+)
 
 __all__ = [
-    "DECODERS", "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "SUBOCTAVE_THRESHOLD", "Estimate", "bfloat16_is_fast", "estimate", "get_model",
-    "suboctave_evidence", "write_csv",
+    "BELOW_RANGE_WARN", "DECODERS", "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_HARMONICITY", "SUBOCTAVE_THRESHOLD",
+    "Estimate", "bfloat16_is_fast", "decode", "estimate", "frame_level_db", "get_model", "infer", "preprocess", "range_warnings",
+    "scale_amplitudes", "suboctave_evidence", "threshold", "write_csv",
 ]
 
 DEFAULT_LEVEL_DB = -50.0
-DEFAULT_MIN_CONFIDENCE = 0.8  # white noise: 0.4 % of frames pass, clean harmonic tones all (sot-realistic; sot-2048-curriculum: 2.4 %, all)
+DEFAULT_MIN_CONFIDENCE = MIN_CONFIDENCE  # bench/voicing_calibration.py
+DEFAULT_MIN_HARMONICITY = MIN_HARMONICITY  # bench/voicing_calibration.py
+_HIGHEST_PITCH_HZ = 2000.0  # the comb check's highest candidate: the training distributions' top f0
+BELOW_RANGE_WARN = 0.5  # a clip with at least this share of its energy below the model's lowest pitch gets a warning
 DECODERS = ("viterbi", "peak")
 _BATCH = 256  # frames per encoder call: 128-512 are within run-to-run noise, 1024 is slower (bench/speed.py)
 
@@ -55,11 +63,13 @@ class Estimate:
     resynthesis: np.ndarray  # [samples] float32 at 16 kHz
     sample_rate: int = SAMPLE_RATE
     model_name: str = ""
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what was analysed differently from what was given
+    harmonicity: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [frames] 0..1, `voicing.harmonicity`
 
 
 SUBOCTAVE_THRESHOLD = 0.05  # chosen on synthetic clips of the realistic distribution: bench/octave_check.py
 _CHECK_PARTIALS = 10
+_STANDING = 0.005  # an odd multiple of f0/2 "stands out" above this share of the harmonics' power (-23 dB)
 
 
 def _energy_at(power: np.ndarray, hz: np.ndarray) -> np.ndarray:
@@ -80,15 +90,24 @@ def suboctave_evidence(cqt_frames: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
     by the power at the harmonics f0 ... 10f0. A tone whose pitch is f0 has no partials between
     its harmonics (median 3e-6 on the benchmark's correctly estimated frames); when the encoder
     answers the octave above a weak fundamental, the odd partials of the true pitch stand there
-    (median 0.08 on its octave-up frames; synthetic figures in results/octave_check.md). `cqt_frames`: `[frames, 285]` linear magnitude; `f0_hz`: `[frames]`.
+    (median 0.08 on its octave-up frames; synthetic figures in results/octave_check.md).
+
+    Only a series counts: the odd multiples that stand out (each above `_STANDING` of the
+    harmonics' power) must share no common factor. A second note a fifth above f0 puts its
+    partials at 3, 9, 15 ... times f0/2 (a third above: 5, 15, 25 ...); a missing fundamental's
+    own odd partials stand at 3, 5, 7 .... `cqt_frames`: `[frames, 285]` linear magnitude; `f0_hz`: `[frames]`.
     """
     power = np.asarray(cqt_frames, dtype=np.float64) ** 2
     f0 = np.asarray(f0_hz, dtype=np.float64)[:, None]
-    harmonics = _energy_at(power, f0 * np.arange(1, _CHECK_PARTIALS + 1)).sum(axis=1)
-    odd_halves = np.arange(1, 2 * _CHECK_PARTIALS, 2) / 2
+    harmonics = np.maximum(_energy_at(power, f0 * np.arange(1, _CHECK_PARTIALS + 1)).sum(axis=1), 1e-20)
+    multiples = np.arange(1, 2 * _CHECK_PARTIALS, 2)
+    odd_halves = multiples / 2
     between = _energy_at(power, f0 * odd_halves)
     sides = 0.5 * (_energy_at(power, f0 * (odd_halves - 0.25)) + _energy_at(power, f0 * (odd_halves + 0.25)))
-    return np.maximum(between - sides, 0).sum(axis=1) / np.maximum(harmonics, 1e-20)
+    excess = np.maximum(between - sides, 0) / harmonics[:, None]  # [frames, odd multiples]
+    standing = excess > _STANDING
+    common = np.gcd.reduce(np.where(standing, multiples[None, :], 0), axis=1)  # gcd over the standing multiples (0: none)
+    return np.where(common == 1, excess.sum(axis=1), 0.0)
 
 
 def _octave_down(amplitudes: torch.Tensor, cqt_frames: np.ndarray, f0_hz: torch.Tensor, flagged: np.ndarray) -> torch.Tensor:
@@ -127,6 +146,98 @@ def get_model(name: str | None = None) -> HarmonicModel:
     return load(name)
 
 
+def preprocess(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono float32 samples `[samples]` at 16 kHz (resampled with soxr if needed).
+
+    Raises ValueError for a non-1-D or empty array."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ValueError(f"expected mono audio [samples], got shape {audio.shape}")
+    if sample_rate != SAMPLE_RATE:
+        audio = librosa.resample(audio, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
+    if audio.size == 0:
+        raise ValueError("the audio is empty")
+    return audio
+
+
+@torch.no_grad()
+def infer(model: HarmonicModel, cqt_frames: np.ndarray, bfloat16: bool = False) -> tuple[np.ndarray, torch.Tensor]:
+    """The encoder on CQT frames `[frames, 285]`, in batches: the pitch posterior `[frames, bins]`
+    (softmax of the logits at the model's temperature) and the raw amplitudes `[frames, K]`."""
+    frames = torch.from_numpy(cqt_frames)
+    amps, logits = [], []
+    for start in range(0, len(frames), _BATCH):
+        out = model(frames[start : start + _BATCH], bfloat16_trunk=bfloat16)
+        amps.append(out.amplitudes)
+        logits.append(out.logits)
+    logits_t = torch.cat(logits)
+    posterior = torch.softmax(logits_t / model.config.encoder.temperature, dim=-1).numpy()
+    return posterior, torch.cat(amps)
+
+
+def decode(posterior: np.ndarray, model: HarmonicModel, decoder: str = "viterbi") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pitch posterior `[frames, bins]` -> (chosen bins `[frames]`, f0 Hz `[frames]`, confidence
+    `[frames]`): the path (`decoder`), f0 read around it, and the posterior mass within a
+    semitone of the chosen pitch and of its octave relatives (`voicing.octave_confidence`)."""
+    path = viterbi_path(posterior) if decoder == "viterbi" else peak_path(posterior)
+    f0_hz, _ = read_around(posterior, path, model.encoder.log2_bins.numpy())
+    confidence = octave_confidence(posterior, path, model.config.encoder.bins_per_octave, PEAK_HALF_WIDTH)
+    return path, f0_hz, confidence
+
+
+def frame_level_db(audio: np.ndarray, n_frames: int) -> np.ndarray:
+    """RMS level in dBFS of each CQT frame `[frames]` (2048-sample windows centred on the frames)."""
+    rms = librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][:n_frames]
+    return 20 * np.log10(np.maximum(rms, 1e-10))
+
+
+def threshold(level_db: np.ndarray, confidence: np.ndarray, harmonicity_: np.ndarray, min_level_db: float = DEFAULT_LEVEL_DB,
+              min_confidence: float = DEFAULT_MIN_CONFIDENCE, min_harmonicity: float = DEFAULT_MIN_HARMONICITY,
+              clear_harmonicity: float = CLEAR_HARMONICITY) -> np.ndarray:
+    """Voiced frames `[frames]` bool: loud enough, and a spectrum whose power lies on the harmonic
+    comb of the estimated f0 (`sotdemo.voicing`): at least `clear_harmonicity` of it, or at least
+    `min_harmonicity` with a posterior that agrees on the pitch class (`min_confidence`)."""
+    agreed = (confidence >= min_confidence) & (harmonicity_ >= min_harmonicity)
+    return (level_db >= min_level_db) & (agreed | (harmonicity_ >= max(clear_harmonicity, min_harmonicity)))
+
+
+def comb_check(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, comb: np.ndarray, frames: np.ndarray,
+               model: HarmonicModel, min_harmonicity: float = DEFAULT_MIN_HARMONICITY) -> np.ndarray:
+    """The frames `frames` (indices) whose f0 to replace by a relative that the spectrum's comb
+    explains at least `min_harmonicity` and better than f0 does, and the new f0: `[frames, 2]`
+    rows of (frame, f0 Hz). Candidates: `voicing.comb_candidates` (the encoder's sub- and
+    over-harmonic confusions); the pitch must stay in the model's range."""
+    if not len(frames):
+        return np.zeros((0, 2))
+    bins_hz = model.config.encoder.pitch_bins_hz()
+    candidates = comb_candidates(posterior[frames], f0_hz[frames], bins_hz)
+    best, score = best_comb(power, candidates, frames, float(bins_hz[0]), _HIGHEST_PITCH_HZ)
+    better = (score >= min_harmonicity) & (score > comb[frames])
+    return np.stack([frames[better], best[better]], axis=1)
+
+
+def range_warnings(audio: np.ndarray, model: HarmonicModel, voiced: np.ndarray) -> list[str]:
+    """A warning when most of the clip's energy lies below the model's lowest pitch."""
+    lowest = float(model.config.encoder.fmin_hz)
+    share = below_range_share(audio, lowest, SAMPLE_RATE)
+    if share < BELOW_RANGE_WARN:
+        return []
+    return [f"{100 * share:.0f} % of the energy lies below {lowest:.1f} Hz, the lowest pitch this model knows "
+            f"(infrasound, rumble, wind or handling noise?); that part is not analysed, and frames where it "
+            f"dominates are unvoiced ({100 * voiced.mean():.0f} % voiced)"]
+
+
+def scale_amplitudes(amplitudes: torch.Tensor, f0_hz: torch.Tensor, audio: np.ndarray, voiced: np.ndarray) -> torch.Tensor:
+    """The encoder's amplitudes `[frames, K]` rescaled so that their harmonic tone has the input
+    frame's RMS (the encoder sees LayerNorm-ed frames and is blind to level); 0 where unvoiced."""
+    rms = librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][: len(f0_hz)]
+    harmonic_numbers = torch.arange(1, amplitudes.shape[-1] + 1)
+    audible = (f0_hz[:, None] * harmonic_numbers) < SAMPLE_RATE / 2
+    tone_rms = torch.sqrt(((amplitudes * audible) ** 2).sum(-1) / 2).clamp_min(1e-9)
+    gain = torch.from_numpy(rms).float() / tone_rms * torch.from_numpy(voiced).float()
+    return amplitudes * gain[:, None]
+
+
 @torch.no_grad()
 def estimate(
     audio: np.ndarray,
@@ -138,22 +249,35 @@ def estimate(
     resynthesize: bool = True,
     octave_check: bool = True,
     decoder: str = "viterbi",
+    min_harmonicity: float = DEFAULT_MIN_HARMONICITY,
+    clear_harmonicity: float = CLEAR_HARMONICITY,
 ) -> Estimate:
     """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
+
+    preprocess -> CQT -> `infer` (encoder) -> `decode` (path, f0, confidence) -> octave check ->
+    `threshold` (voicing) -> `scale_amplitudes` -> synthesizer.
 
     Args:
         audio: mono samples `[samples]`, float, at `sample_rate` (resampled to 16 kHz if needed).
         model: a loaded model, a checkpoint name (see `model.load`), or None for the default.
         level_db: frames quieter than this RMS (dBFS) are unvoiced.
-        min_confidence: frames whose posterior mass within a semitone of the chosen bin is below this are unvoiced.
+        min_confidence: frames whose posterior mass within a semitone of the chosen pitch and its
+            octave relatives is below this are unvoiced (`voicing.octave_confidence`).
+        min_harmonicity: frames whose power lies less than this share on the harmonic comb of the
+            estimated f0 are unvoiced (`voicing.harmonicity`): noise, rumble, sounds below the range.
+        clear_harmonicity: frames with at least this share are voiced whatever the confidence.
         precision: 'float32', 'bfloat16' (the encoder's convolutions; its heads stay float32)
             or 'auto': bfloat16 where the CPU computes it natively (`bfloat16_is_fast`).
         resynthesize: False skips the resynthesis (`resynthesis` is then empty): pitch only.
         octave_check: halve f0 on frames above the level gate whose spectrum holds partials at odd multiples of
-            f0/2 (`suboctave_evidence` > `SUBOCTAVE_THRESHOLD`): the octave-above-a-weak-fundamental error.
-            Never below the model's lowest pitch bin (32.7 Hz for the shipped models).
+            f0/2 (`suboctave_evidence` > `SUBOCTAVE_THRESHOLD`, from at least two odd multiples that share
+            no factor, so a second note a fifth or a third above does not count): the
+            octave-above-a-weak-fundamental error. Never below the model's lowest pitch bin (32.7 Hz).
         decoder: which pitch bin each frame reads (`sotdemo.decode`): 'viterbi', the most probable
             smooth track through the whole clip's posteriors, or 'peak', each frame's own peak.
+
+    Raises:
+        ValueError: a wrong `decoder` or `precision`, audio that is not 1-D, or empty audio.
     """
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {', '.join(map(repr, DECODERS))}, got {decoder!r}")
@@ -162,51 +286,46 @@ def estimate(
     bfloat16 = precision == "bfloat16" or (precision == "auto" and bfloat16_is_fast())
     name = model if isinstance(model, str) or model is None else model.config.name
     model = get_model(model) if not isinstance(model, HarmonicModel) else model
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim != 1:
-        raise ValueError(f"expected mono audio [samples], got shape {audio.shape}")
-    if sample_rate != SAMPLE_RATE:
-        audio = librosa.resample(audio, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
-    if audio.size == 0:
-        raise ValueError("the audio is empty")
-    spectrum = cqt(audio)
-    frames = torch.from_numpy(spectrum)  # [frames, 285]
-    amps, logits = [], []
-    for start in range(0, len(frames), _BATCH):
-        out = model(frames[start : start + _BATCH], bfloat16_trunk=bfloat16)
-        amps.append(out.amplitudes)
-        logits.append(out.logits)
-    amps_t, logits_t = torch.cat(amps), torch.cat(logits)
-    posterior = torch.softmax(logits_t / model.config.encoder.temperature, dim=-1).numpy()
-    path = viterbi_path(posterior) if decoder == "viterbi" else peak_path(posterior)
-    f0_hz, confidence = read_around(posterior, path, model.encoder.log2_bins.numpy())
+    audio = preprocess(audio, sample_rate)
+    spectrum = cqt(audio)  # [frames, 285]
+    posterior, amps_t = infer(model, spectrum, bfloat16)
+    _, f0_hz, confidence = decode(posterior, model, decoder)
+    level = frame_level_db(audio, len(spectrum))
+    loud = level >= level_db
     f0_t = torch.from_numpy(f0_hz).float()
-    rms = librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][: len(frames)]
-    loud = 20 * np.log10(np.maximum(rms, 1e-10)) >= level_db
-    voiced = loud & (confidence >= min_confidence)
     if octave_check:  # frames above the level gate: below it, the noise floor has peaks anywhere
-        in_range = f0_t.numpy() / 2 >= model.config.encoder.fmin_hz  # f0/2 must stay in the model's pitch range
-        flagged = loud & in_range & (suboctave_evidence(spectrum, f0_t.numpy()) > SUBOCTAVE_THRESHOLD)
+        in_range = f0_hz / 2 >= model.config.encoder.fmin_hz  # f0/2 must stay in the model's pitch range
+        flagged = loud & in_range & (suboctave_evidence(spectrum, f0_hz) > SUBOCTAVE_THRESHOLD)
         amps_t = _octave_down(amps_t, spectrum, f0_t, flagged)
         f0_t = torch.where(torch.from_numpy(flagged), f0_t / 2, f0_t)
-    harmonic_numbers = torch.arange(1, amps_t.shape[-1] + 1)
-    audible = (f0_t[:, None] * harmonic_numbers) < SAMPLE_RATE / 2
-    tone_rms = torch.sqrt(((amps_t * audible) ** 2).sum(-1) / 2).clamp_min(1e-9)
-    gain = torch.from_numpy(rms).float() / tone_rms * torch.from_numpy(voiced).float()
-    amplitudes = amps_t * gain[:, None]
-
+    power = FramePower(audio, SAMPLE_RATE, HOP)
+    comb = harmonicity(power, f0_t.numpy())
+    if octave_check:  # frames that would be unvoiced because the comb of f0 misses the spectrum
+        replace = comb_check(power, posterior, f0_t.numpy(), comb, np.flatnonzero(loud & (comb < min_harmonicity)), model, min_harmonicity)
+        if len(replace):
+            rows = replace[:, 0].astype(int)
+            f0_t[rows] = torch.from_numpy(replace[:, 1]).float()
+            amps_t[rows] = torch.from_numpy(comb_amplitudes(power, replace[:, 1], frames=rows)).float()
+            comb[rows] = harmonicity(power, f0_t.numpy())[rows]
+            log2_bins = model.encoder.log2_bins.numpy()
+            moved = np.abs(log2_bins[None, :] - np.log2(replace[:, 1])[:, None]).argmin(axis=1)
+            confidence[rows] = octave_confidence(posterior[rows], moved, model.config.encoder.bins_per_octave, PEAK_HALF_WIDTH)
+    voiced = threshold(level, confidence, comb, level_db, min_confidence, min_harmonicity, clear_harmonicity)
+    amplitudes = scale_amplitudes(amps_t, f0_t, audio, voiced)
     if resynthesize:
         resynthesis = model.synthesize(f0_t[None], amplitudes[None], len(audio), hop_length=HOP)[0].numpy()
     else:
         resynthesis = np.zeros(0, dtype=np.float32)
     return Estimate(
-        times_s=frame_times(len(frames)),
+        times_s=frame_times(len(spectrum)),
         f0_hz=f0_t.numpy().astype(np.float64),
         voiced=voiced,
         confidence=confidence.astype(np.float64),
         amplitudes=amplitudes.numpy().astype(np.float64),
         resynthesis=resynthesis.astype(np.float32),
         model_name=name or "",
+        harmonicity=comb,
+        warnings=range_warnings(audio, model, voiced),
     )
 
 

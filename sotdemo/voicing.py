@@ -1,0 +1,215 @@
+"""Voicing: is there a periodic sound at the estimated f0 in this frame?
+
+The encoder always answers a pitch, and on coloured noise (wind, rumble, traffic) its posterior
+can be as peaked as on a tone: peakedness alone cannot tell a note from noise. `estimate`
+therefore combines three per-frame measures, each a small function here:
+
+- `harmonicity`: the share of the frame's power that lies on the harmonic comb of the estimated
+  f0 — within a quarter of f0 of some k·f0, k = 1 .. `COMB_PARTIALS` — among all the power from
+  the lowest analysed bin up to the comb's top. A tone at f0 puts nearly all of its power on the
+  teeth (1.0); noise spreads evenly over teeth and gaps (about 0.5, less for rumble below f0);
+  a sound below the model's range (a 25 Hz sine under a 40 Hz answer) sits in a gap (about 0).
+  The fundamental need not be there (telephone speech, small speakers): its overtones are teeth
+  too. The STFT window is chosen per frame to resolve the comb (`window_for`).
+- `octave_confidence`: the pitch posterior's mass within a semitone of the chosen pitch *and* of
+  its octave relatives (f0/4, f0/2, 2·f0, 4·f0). On a weak or missing fundamental the posterior
+  splits between f0 and 2·f0; once the decoder has chosen the octave, that split is agreement on
+  the pitch class, not doubt about whether there is a pitch.
+- the level gate (frame RMS in dBFS).
+
+`below_range_share` measures, for a whole clip, how much of its energy lies below the model's
+lowest pitch, so callers can say so. Thresholds (`MIN_HARMONICITY`, `MIN_CONFIDENCE`) are chosen
+on synthetic calibration sets by bench/voicing_calibration.py (results/voicing_calibration.md),
+never on the benchmarks.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import librosa
+import numpy as np
+
+__all__ = [
+    "CANDIDATE_PEAKS", "CANDIDATE_RATIOS", "CLEAR_HARMONICITY", "COMB_PARTIALS", "COMB_TOP_HZ", "MIN_CONFIDENCE", "MIN_HARMONICITY",
+    "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower",
+    "below_range_share", "best_comb", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
+]
+
+MIN_HARMONICITY = 0.65  # bench/voicing_calibration.py
+MIN_CONFIDENCE = 0.2  # bench/voicing_calibration.py
+CLEAR_HARMONICITY = 0.8  # voiced whatever the posterior says: bench/voicing_calibration.py
+COMB_PARTIALS = 20  # the synthesizer's partials
+COMB_TOP_HZ = 5000.0  # the comb stops here: voices and most instruments carry little above, noise does
+WINDOWS = (1024, 2048, 4096, 8192)  # STFT sizes at 16 kHz (64 ... 512 ms)
+_LOBES = 12  # a window resolves the comb when f0 spans this many bins (a Hann main lobe is 4 bins wide)
+TOOTH_BINS = 2  # a tooth reaches this many bins either side of k·f0 (a Hann main lobe), at most f0/4
+OCTAVE_RELATIVES = (-2, -1, 1, 2)  # octaves from the chosen pitch whose posterior mass counts as agreement
+_MIN_BIN = 2  # bins below this hold the window's DC leakage and are left out
+CANDIDATE_RATIOS = (1.0, 0.5, 1 / 3, 2 / 3)  # relatives of a pitch that `best_comb` weighs: an encoder that misses
+# a weak fundamental answers a partial (2f0, 3f0) or a partial's ratio (3f0/2); answering a subharmonic leaves the comb intact
+CANDIDATE_PEAKS = 3  # posterior maxima besides the decoded pitch whose relatives are candidates
+SUBHARMONIC_TIE = 0.05  # candidates this close to the best comb count as equally harmonic
+
+
+def window_for(f0_hz: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """The smallest of `WINDOWS` in which f0 spans at least 8 STFT bins (teeth and gaps each twice
+    a Hann main lobe), per frame `[frames]` int; the largest for f0 below that."""
+    f0 = np.asarray(f0_hz, dtype=np.float64)
+    needed = _LOBES * sample_rate / np.maximum(f0, 1e-3)
+    choice = np.full(f0.shape, WINDOWS[-1])
+    for size in reversed(WINDOWS):
+        choice = np.where(needed <= size, size, choice)
+    return choice
+
+
+def _comb_share(power: np.ndarray, hz: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """Power on the teeth / power in the band, per frame: `power` `[frames, bins]`, `hz` `[bins]`, `f0` `[frames]`."""
+    ratio = hz[None, :] / f0[:, None]
+    nearest = np.rint(ratio)
+    top = np.minimum(COMB_PARTIALS, np.maximum(np.floor(COMB_TOP_HZ / f0), 1)) + 0.25
+    band = (ratio < top[:, None]) & (np.arange(len(hz)) >= _MIN_BIN)[None, :]
+    half_width = np.minimum(0.25, TOOTH_BINS * (hz[1] - hz[0]) / f0)  # in units of f0
+    tooth = band & (np.abs(ratio - nearest) <= half_width[:, None]) & (nearest >= 1)
+    total = (power * band).sum(axis=1)
+    return np.divide((power * tooth).sum(axis=1), total, out=np.zeros(len(f0)), where=total > 0)
+
+
+class FramePower:
+    """Hann power spectra of a clip, `[frames, bins]` per window size, computed on first use.
+
+    Frame i is centred at sample i·`hop_length` (zero padding at the ends), as the CQT frames;
+    the clip's mean (DC offset) is removed first. `audio`: mono `[samples]` at `sample_rate`."""
+
+    def __init__(self, audio: np.ndarray, sample_rate: int = 16000, hop_length: int = 256):
+        audio = np.asarray(audio, dtype=np.float64)
+        self.audio = audio - audio.mean() if audio.size else audio
+        self.sample_rate, self.hop_length = sample_rate, hop_length
+        self._power: dict[int, np.ndarray] = {}
+
+    def __call__(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(power `[frames, size // 2 + 1]`, bin frequencies in Hz `[size // 2 + 1]`)."""
+        if size not in self._power:
+            with warnings.catch_warnings():  # a clip shorter than the window is zero-padded, as intended
+                warnings.filterwarnings("ignore", message="n_fft=.*is too large", category=UserWarning)
+                spectrum = librosa.stft(self.audio, n_fft=size, hop_length=self.hop_length, window="hann", center=True,
+                                        pad_mode="constant")
+            self._power[size] = np.abs(spectrum.T) ** 2
+        return self._power[size], np.fft.rfftfreq(size, 1 / self.sample_rate)
+
+
+def _per_window(power: FramePower, f0: np.ndarray, measure, frames: np.ndarray | None = None) -> np.ndarray:
+    """`measure(power [rows, bins], hz [bins], f0 [rows])` on each frame with the window its f0
+    needs; `frames` `[len(f0)]`: the frame index of each f0 (default: 0, 1, ...)."""
+    frames = np.arange(len(f0)) if frames is None else np.asarray(frames)
+    out = np.zeros((len(f0),) + measure(np.zeros((0, 3)), np.arange(3.0), np.ones(0)).shape[1:])
+    sizes = window_for(f0, power.sample_rate)
+    for size in WINDOWS:
+        rows = np.flatnonzero(sizes == size)
+        if not len(rows):
+            continue
+        spectra, hz = power(size)
+        rows = rows[frames[rows] < len(spectra)]
+        for start in range(0, len(rows), 512):
+            chunk = rows[start : start + 512]
+            out[chunk] = measure(spectra[frames[chunk]], hz, f0[chunk])
+    return out
+
+
+def harmonicity(audio: np.ndarray | FramePower, f0_hz: np.ndarray, sample_rate: int = 16000, hop_length: int = 256) -> np.ndarray:
+    """Share of each frame's power on the harmonic comb of its f0, `[frames]` in 0..1.
+
+    Args:
+        audio: mono samples `[samples]` at `sample_rate` (16 kHz in `estimate`), or their `FramePower`.
+        f0_hz: the estimated f0 of each frame `[frames]`, frame i centred at sample i·hop_length
+            (the CQT's framing).
+    Frame i's power spectrum is a Hann STFT centred there, of the size `window_for` gives its f0;
+    the band runs from bin 2 to (K + 1/4)·f0 with K the number of partials up to `COMB_TOP_HZ`
+    (at most `COMB_PARTIALS`, at least 1); the teeth are the bins within `TOOTH_BINS` bins (at
+    most f0/4) of k·f0, k >= 1. White noise scores 0.2-0.5, a harmonic tone about 1.
+    """
+    power = audio if isinstance(audio, FramePower) else FramePower(audio, sample_rate, hop_length)
+    return _per_window(power, np.asarray(f0_hz, dtype=np.float64), _comb_share)
+
+
+def _tooth_peaks(power: np.ndarray, hz: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """The largest power within each tooth k = 1 .. COMB_PARTIALS, `[frames, COMB_PARTIALS]` (0 above Nyquist)."""
+    step = hz[1] - hz[0]
+    half = np.maximum(np.rint(np.minimum(0.25 * f0, TOOTH_BINS * step) / step), 1).astype(int)  # [frames]
+    centre = np.rint(f0[:, None] * np.arange(1, COMB_PARTIALS + 1) / step).astype(int)  # [frames, K]
+    out = np.zeros(centre.shape)
+    for offset in range(-int(half.max(initial=1)), int(half.max(initial=1)) + 1):
+        index = centre + offset
+        valid = (index >= 0) & (index < len(hz)) & (np.abs(offset) <= half[:, None])
+        out = np.maximum(out, np.where(valid, np.take_along_axis(power, index.clip(0, len(hz) - 1), axis=1), 0.0))
+    return out * (centre < len(hz) - 1)
+
+
+def comb_amplitudes(audio: np.ndarray | FramePower, f0_hz: np.ndarray, sample_rate: int = 16000, hop_length: int = 256,
+                    frames: np.ndarray | None = None) -> np.ndarray:
+    """Relative amplitudes of partials 1 .. `COMB_PARTIALS` read off the spectrum at k·f0 (the
+    peak magnitude within each tooth), `[frames, COMB_PARTIALS]`; used where `estimate` overrules
+    the encoder's pitch, whose amplitudes then belong to another f0. `frames`: the frame index of
+    each f0 (default 0, 1, ...)."""
+    power = audio if isinstance(audio, FramePower) else FramePower(audio, sample_rate, hop_length)
+    return np.sqrt(_per_window(power, np.asarray(f0_hz, dtype=np.float64), _tooth_peaks, frames))
+
+
+def comb_candidates(posterior: np.ndarray, f0_hz: np.ndarray, bins_hz: np.ndarray, peaks: int = CANDIDATE_PEAKS) -> np.ndarray:
+    """Alternative pitches per frame, `[frames, (1 + peaks) * len(CANDIDATE_RATIOS)]` Hz: the
+    decoded f0 and the posterior's `peaks` highest local maxima, each times every ratio of
+    `CANDIDATE_RATIOS` (the relatives an encoder confuses with the pitch when the fundamental is
+    weak or missing). `posterior` `[frames, bins]`, `bins_hz` `[bins]`."""
+    posterior = np.asarray(posterior, dtype=np.float64)
+    maxima = np.zeros_like(posterior)
+    maxima[:, 1:-1] = np.where((posterior[:, 1:-1] >= posterior[:, :-2]) & (posterior[:, 1:-1] >= posterior[:, 2:]), posterior[:, 1:-1], 0)
+    top = np.argsort(-maxima, axis=1)[:, :peaks]
+    bases = np.concatenate([np.asarray(f0_hz, dtype=np.float64)[:, None], np.asarray(bins_hz)[top]], axis=1)
+    return (bases[:, :, None] * np.asarray(CANDIDATE_RATIOS)[None, None, :]).reshape(len(bases), -1)
+
+
+def best_comb(audio: np.ndarray | FramePower, candidates_hz: np.ndarray, frames: np.ndarray, lowest_hz: float, highest_hz: float,
+              sample_rate: int = 16000, hop_length: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Among the candidate pitches `[rows, C]` of frames `frames` `[rows]` within
+    `lowest_hz`-`highest_hz`, the highest whose harmonicity is within `SUBHARMONIC_TIE` of the
+    best (a comb at f0/2 holds every tooth of f0, so the highest near-best is the pitch):
+    (f0 `[rows]`, its harmonicity `[rows]`; 0 where no candidate is in range)."""
+    power = audio if isinstance(audio, FramePower) else FramePower(audio, sample_rate, hop_length)
+    candidates = np.asarray(candidates_hz, dtype=np.float64)
+    frames = np.asarray(frames)
+    allowed = (candidates >= lowest_hz) & (candidates <= highest_hz)
+    scores = np.full(candidates.shape, -1.0)
+    for j in range(candidates.shape[1]):
+        rows = np.flatnonzero(allowed[:, j])
+        if len(rows):
+            scores[rows, j] = _per_window(power, candidates[rows, j], _comb_share, frames[rows])
+    near = scores >= scores.max(axis=1, keepdims=True) - SUBHARMONIC_TIE
+    pick = np.argmax(np.where(near & allowed, candidates, -np.inf), axis=1)
+    rows = np.arange(len(candidates))
+    return candidates[rows, pick], np.maximum(scores[rows, pick], 0.0)
+
+
+def octave_confidence(posterior: np.ndarray, path: np.ndarray, bins_per_octave: int, half_width: int = 3) -> np.ndarray:
+    """The posterior mass `[frames]` within ±`half_width` bins of the chosen bins `path` `[frames]`
+    and of the bins an octave relative away (`OCTAVE_RELATIVES`, in octaves of `bins_per_octave`),
+    from the posterior `[frames, bins]`; windows clipped at the edges, never counted twice."""
+    posterior = np.asarray(posterior, dtype=np.float64)
+    frames, n = posterior.shape
+    offsets = np.concatenate([np.arange(-half_width, half_width + 1) + octave * bins_per_octave for octave in (0, *OCTAVE_RELATIVES)])
+    offsets = np.unique(offsets)
+    around = np.asarray(path)[:, None] + offsets[None, :]
+    valid = (around >= 0) & (around < n)
+    return (np.take_along_axis(posterior, around.clip(0, n - 1), axis=1) * valid).sum(axis=1)
+
+
+def below_range_share(audio: np.ndarray, lowest_hz: float, sample_rate: int = 16000) -> float:
+    """Share of the clip's power (0..1) below `lowest_hz` (the model's lowest pitch), from its
+    Welch power spectrum (4096-sample Hann segments), DC offset removed first; 0 for silence."""
+    from scipy.signal import welch
+
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.size < 16:
+        return 0.0
+    hz, psd = welch(audio - audio.mean(), fs=sample_rate, nperseg=min(4096, audio.size), detrend=False)
+    total = psd[1:].sum()
+    return float(psd[1:][hz[1:] < lowest_hz].sum() / total) if total > 0 else 0.0

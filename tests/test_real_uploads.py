@@ -1,0 +1,125 @@
+"""What people upload: each kind of input of the real-uploads issue, generated from a seed, with the right answer as the assertion.
+
+Kinds: weak or missing fundamental, phone-band voices, coloured noise alone, sounds below the
+model's range, a note sounding under the next one, voices. Each is drawn at several frequencies,
+levels and seeds (`sotdemo.signals`), analysed by `estimate` with the default model and default
+thresholds, and scored against the generator's f0 (50 cents, mir_eval's convention).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sotdemo import signals
+from sotdemo.estimate import estimate
+
+SR = 16000
+
+
+def _cents(estimate_hz: np.ndarray, truth_hz: float | np.ndarray) -> np.ndarray:
+    return 1200 * np.abs(np.log2(np.asarray(estimate_hz) / truth_hz))
+
+
+def _assert_voiced_at(result, truth_hz, min_voiced: float = 0.95, min_correct: float = 0.95) -> None:
+    voiced = result.voiced
+    assert voiced.mean() >= min_voiced, f"only {100 * voiced.mean():.1f} % of frames voiced"
+    truth = np.broadcast_to(np.asarray(truth_hz, dtype=np.float64), voiced.shape)
+    correct = _cents(result.f0_hz[voiced], truth[voiced]) <= 50
+    assert correct.mean() >= min_correct, f"{100 * correct.mean():.1f} % of voiced frames within 50 cents; median f0 {np.median(result.f0_hz[voiced]):.1f} Hz"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_missing_fundamental_is_voiced_at_its_pitch(seed):
+    rng = np.random.default_rng(seed)
+    f0 = float(np.exp(rng.uniform(np.log(90), np.log(500))))
+    audio = signals.scale_to_dbfs(signals.missing_fundamental(f0, 1.5, (2, 10), rng=rng), rng.uniform(-35, -10))
+    _assert_voiced_at(estimate(audio, SR, resynthesize=False), f0)
+
+
+def test_the_issue_example_g3_without_fundamental():
+    audio = signals.scale_to_dbfs(signals.missing_fundamental(196.0, 1.5, (2, 10), rng=np.random.default_rng(5)), -20)
+    _assert_voiced_at(estimate(audio, SR, resynthesize=False), 196.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_a_phone_band_voice_is_voiced_at_its_pitch(seed):
+    rng = np.random.default_rng(100 + seed)
+    f0 = float(rng.uniform(85, 220))
+    audio, track = signals.voice(f0, 1.5, rng, vibrato_cents=rng.uniform(0, 40), breath_db=-35)
+    phone = signals.phone_band(audio, SR)  # 300-3400 Hz at 8 kHz
+    result = estimate(phone, 8000, resynthesize=False)
+    truth = track[np.minimum((result.times_s * SR).astype(int), len(track) - 1)]
+    _assert_voiced_at(result, truth, min_voiced=0.9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_voice_is_voiced_at_its_pitch(seed):
+    rng = np.random.default_rng(200 + seed)
+    f0 = float(np.exp(rng.uniform(np.log(80), np.log(700))))
+    audio, track = signals.voice(f0, 1.5, rng, vibrato_cents=rng.uniform(0, 80), jitter=0.008, breath_db=-25)
+    result = estimate(audio, SR, resynthesize=False)
+    truth = track[np.minimum((result.times_s * SR).astype(int), len(track) - 1)]
+    _assert_voiced_at(result, truth)
+
+
+@pytest.mark.parametrize("colour,level_db,seed", [
+    ("pink", -35, 0), ("brown", -35, 0), ("pink", -20, 1), ("brown", -15, 2), ("pink", -45, 3), ("brown", -45, 4),
+])
+def test_coloured_noise_alone_is_not_voiced(colour, level_db, seed):
+    rng = np.random.default_rng(300 + seed)
+    audio = signals.scale_to_dbfs(signals.coloured_noise(colour, 3.0, rng), level_db)
+    assert estimate(audio, SR, resynthesize=False).voiced.mean() <= 0.05
+
+
+@pytest.mark.parametrize("band,level_db,seed", [((20, 120), -30, 0), ((30, 80), -25, 1), ((15, 200), -20, 2), ((40, 100), -35, 3)])
+def test_rumble_alone_is_not_voiced(band, level_db, seed):
+    rng = np.random.default_rng(400 + seed)
+    audio = signals.scale_to_dbfs(signals.coloured_noise("rumble", 3.0, rng, band_hz=band), level_db)
+    assert estimate(audio, SR, resynthesize=False).voiced.mean() <= 0.05
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_white_noise_alone_is_not_voiced(seed):
+    audio = signals.scale_to_dbfs(signals.coloured_noise("white", 3.0, np.random.default_rng(500 + seed)), -30)
+    assert estimate(audio, SR, resynthesize=False).voiced.mean() <= 0.01
+
+
+@pytest.mark.parametrize("hz", [25.0, 12.0, 30.0])
+def test_a_sound_below_the_models_range_is_not_voiced_and_is_named(hz):
+    t = np.arange(int(1.5 * SR)) / SR
+    result = estimate(0.5 * np.sin(2 * np.pi * hz * t + 0.3), SR, resynthesize=False)
+    assert result.voiced.mean() <= 0.01
+    assert any("below 32.7 Hz" in w for w in result.warnings), result.warnings
+
+
+def test_a_tone_in_range_gets_no_range_warning():
+    t = np.arange(int(1.5 * SR)) / SR
+    assert estimate(0.5 * np.sin(2 * np.pi * 220 * t), SR, resynthesize=False).warnings == []
+
+
+@pytest.mark.parametrize("f0,interval,below_db,seed", [(110.0, 1.5, 6, 0), (146.8, 1.5, 6, 1), (98.0, 1.25, 6, 2), (220.0, 1.5, 3, 3), (82.4, 1.5, 10, 4)])
+def test_a_note_sounding_under_the_next_one_keeps_its_pitch(f0, interval, below_db, seed):
+    rng = np.random.default_rng(600 + seed)
+    k = np.arange(1, 9)
+    low = signals.harmonic_tone(f0, 1 / k, 1.5, rng=rng)
+    high = signals.harmonic_tone(f0 * interval, 1 / k, 1.5, rng=rng) * 10 ** (-below_db / 20)
+    audio = signals.scale_to_dbfs(low + high, -18)
+    _assert_voiced_at(estimate(audio, SR, resynthesize=False), f0)
+
+
+def test_harmonicity_separates_a_tone_from_noise():
+    from sotdemo.voicing import harmonicity
+
+    rng = np.random.default_rng(7)
+    n = SR
+    tone = signals.harmonic_tone(150.0, 1 / np.arange(1, 11), 1.0, rng=rng)
+    noise = signals.coloured_noise("white", 1.0, rng)
+    f0 = np.full(1 + n // 256, 150.0)
+    assert np.median(harmonicity(tone, f0)) > 0.95
+    assert np.median(harmonicity(noise, f0)) < 0.55
+    # the tone is missing its fundamental: its overtones are still teeth
+    assert np.median(harmonicity(signals.missing_fundamental(150.0, 1.0, (2, 10)), f0)) > 0.95
+    # a sound off the comb (a 25 Hz sine under a 40 Hz comb) scores about 0
+    t = np.arange(n) / SR
+    assert np.median(harmonicity(np.sin(2 * np.pi * 25 * t), np.full(len(f0), 40.0))) < 0.05
