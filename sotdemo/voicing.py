@@ -63,16 +63,47 @@ def window_for(f0_hz: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     return choice
 
 
-def _comb_share(power: np.ndarray, hz: np.ndarray, f0: np.ndarray) -> np.ndarray:
-    """Power on the teeth / power in the band, per frame: `power` `[frames, bins]`, `hz` `[bins]`, `f0` `[frames]`."""
-    ratio = hz[None, :] / f0[:, None]
-    nearest = np.rint(ratio)
+def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray) -> np.ndarray:
+    """Power on the teeth / power in the band, per frame, from the cumulative power `cum`
+    `[frames, bins + 1]` (cum[:, j] = power of bins 0 .. j-1) of bins `step` Hz apart and f0 `[frames]` Hz.
+
+    Band: bins j >= 2 with j·step < (K + 1/4)·f0; tooth k: bins within min(f0/4, TOOTH_BINS bins) of k·f0."""
+    n_bins = cum.shape[1] - 1
+    b0 = f0 / step  # f0 in bins
     top = np.minimum(COMB_PARTIALS, np.maximum(np.floor(COMB_TOP_HZ / f0), 1)) + 0.25
-    band = (ratio < top[:, None]) & (np.arange(len(hz)) >= _MIN_BIN)[None, :]
-    half_width = np.minimum(0.25, TOOTH_BINS * (hz[1] - hz[0]) / f0)  # in units of f0
-    tooth = band & (np.abs(ratio - nearest) <= half_width[:, None]) & (nearest >= 1)
-    total = (power * band).sum(axis=1)
-    return np.divide((power * tooth).sum(axis=1), total, out=np.zeros(len(f0)), where=total > 0)
+    band_hi = np.clip(np.ceil(top * b0) - 1, _MIN_BIN - 1, n_bins - 1).astype(int)  # the last bin below top·f0
+    half = np.minimum(0.25 * b0, TOOTH_BINS)
+    centres = np.arange(1, COMB_PARTIALS + 1)[None, :] * b0[:, None]  # [frames, K]
+    lo = np.maximum(np.ceil(centres - half[:, None] - 1e-9), _MIN_BIN).astype(int)
+    hi = np.minimum(np.floor(centres + half[:, None] + 1e-9), band_hi[:, None]).astype(int)
+    present = hi >= lo
+    lo, hi = lo.clip(0, n_bins - 1), hi.clip(0, n_bins - 1)
+    teeth = (np.take_along_axis(cum, hi + 1, axis=1) - np.take_along_axis(cum, lo, axis=1)) * present
+    total = cum[np.arange(len(f0)), band_hi + 1] - cum[:, _MIN_BIN]
+    return np.divide(teeth.sum(axis=1), total, out=np.zeros(len(f0)), where=total > 0)
+
+
+def _comb_scores(power: "FramePower", f0: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """`_comb_share` of every pitch in `f0` `[rows, C]` (NaN: skip, scored 0) on frames `frames`
+    `[rows]`, each in the window its pitch needs; the cumulative power of a frame is computed once
+    per window size, whatever the number of candidates."""
+    out = np.zeros(f0.shape)
+    valid = np.isfinite(f0) & (f0 > 0)
+    sizes = np.where(valid, window_for(np.where(valid, f0, 1.0), power.sample_rate), 0)
+    for size in WINDOWS:
+        hit = sizes == size
+        spectra, hz = power(size)
+        rows = np.flatnonzero(hit.any(axis=1) & (frames < len(spectra)))
+        for start in range(0, len(rows), 256):
+            chunk = rows[start : start + 256]
+            block = spectra[frames[chunk]]
+            cum = np.zeros((len(chunk), block.shape[1] + 1))
+            np.cumsum(block, axis=1, dtype=np.float64, out=cum[:, 1:])
+            for column in range(f0.shape[1]):
+                mine = hit[chunk, column]
+                if mine.any():
+                    out[chunk[mine], column] = _comb_share(cum[mine], hz[1], f0[chunk[mine], column])
+    return out
 
 
 class FramePower:
@@ -99,10 +130,10 @@ class FramePower:
 
 
 def _per_window(power: FramePower, f0: np.ndarray, measure, frames: np.ndarray | None = None) -> np.ndarray:
-    """`measure(power [rows, bins], hz [bins], f0 [rows])` on each frame with the window its f0
-    needs; `frames` `[len(f0)]`: the frame index of each f0 (default: 0, 1, ...)."""
+    """`measure(power [rows, bins], hz [bins], f0 [rows])` -> `[rows, COMB_PARTIALS]` on each
+    frame with the window its f0 needs; `frames` `[len(f0)]`: the frame index of each f0 (default: 0, 1, ...)."""
     frames = np.arange(len(f0)) if frames is None else np.asarray(frames)
-    out = np.zeros((len(f0),) + measure(np.zeros((0, 3)), np.arange(3.0), np.ones(0)).shape[1:])
+    out = np.zeros((len(f0), COMB_PARTIALS))
     sizes = window_for(f0, power.sample_rate)
     for size in WINDOWS:
         rows = np.flatnonzero(sizes == size)
@@ -129,7 +160,8 @@ def harmonicity(audio: np.ndarray | FramePower, f0_hz: np.ndarray, sample_rate: 
     most f0/4) of k·f0, k >= 1. White noise scores 0.2-0.5, a harmonic tone about 1.
     """
     power = audio if isinstance(audio, FramePower) else FramePower(audio, sample_rate, hop_length)
-    return _per_window(power, np.asarray(f0_hz, dtype=np.float64), _comb_share)
+    f0 = np.asarray(f0_hz, dtype=np.float64)
+    return _comb_scores(power, f0[:, None], np.arange(len(f0)))[:, 0]
 
 
 def _tooth_peaks(power: np.ndarray, hz: np.ndarray, f0: np.ndarray) -> np.ndarray:
@@ -178,11 +210,7 @@ def best_comb(audio: np.ndarray | FramePower, candidates_hz: np.ndarray, frames:
     candidates = np.asarray(candidates_hz, dtype=np.float64)
     frames = np.asarray(frames)
     allowed = (candidates >= lowest_hz) & (candidates <= highest_hz)
-    scores = np.full(candidates.shape, -1.0)
-    for j in range(candidates.shape[1]):
-        rows = np.flatnonzero(allowed[:, j])
-        if len(rows):
-            scores[rows, j] = _per_window(power, candidates[rows, j], _comb_share, frames[rows])
+    scores = np.where(allowed, _comb_scores(power, np.where(allowed, candidates, np.nan), frames), -1.0)
     near = scores >= scores.max(axis=1, keepdims=True) - SUBHARMONIC_TIE
     pick = np.argmax(np.where(near & allowed, candidates, -np.inf), axis=1)
     rows = np.arange(len(candidates))
