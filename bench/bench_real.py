@@ -333,6 +333,15 @@ def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str],
     for name, fr in results.items():
         lines.append(f"| {name} | " + " | ".join(_pct(fr.select(fr.family == f)["rpa"]) for f in families) + " |")
 
+    lines += ["", "## Voicing recall % / false alarms % per family (every method; FA on the family's silence frames)", "",
+              "| method | " + " | ".join(families) + " |", "|---|" + "---:|" * len(families)]
+    for name, fr in results.items():
+        cells = []
+        for f in families:
+            s = fr.select(fr.family == f)
+            cells.append(f"{_pct(s['recall'])} / {_pct(s['fa'])}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
     # Per register on instrument notes, every method.
     lines += ["", "## RPA % per register, instrument notes (every method)", "", "| method | " + " | ".join(r[2] for r in REGISTERS) + " |", "|---|" + "---:|" * len(REGISTERS)]
     for name, fr in results.items():

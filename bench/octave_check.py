@@ -61,6 +61,16 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {threshold}{mark} | {100 * np.mean(flagged[right]):.2f} | {100 * np.mean(flagged[up]):.1f} | {100 * rpa:.2f} |")
     lines += ["", "Evidence quantiles (50/90/99 %) on correct frames: " + ", ".join(f"{q:.2g}" for q in np.percentile(evidence[right], [50, 90, 99]))
               + "; (10/50/90 %) on octave-up errors: " + ", ".join(f"{q:.2g}" for q in np.percentile(evidence[up], [10, 50, 90])) + "."]
+    # f0/3 (`estimate` tries it after f0/2, at the same threshold): what it would move on the same frames
+    halved = np.where(evidence > SUBOCTAVE_THRESHOLD, f0 / 2, f0)
+    third = suboctave_evidence(spectrum, halved, 3)
+    cents = 1200 * np.log2(halved / data.f0_hz[pitched])
+    right, twelfth = np.abs(cents) < 50, np.abs(cents - 1902) < 50
+    moved = third > SUBOCTAVE_THRESHOLD
+    lines += ["", f"Then f0/3 at the same threshold ({SUBOCTAVE_THRESHOLD}): it moves {100 * np.mean(moved[right]):.2f} % of the correct frames "
+              f"and {100 * np.mean(moved[twelfth]) if twelfth.any() else 0:.1f} % of the {int(twelfth.sum())} frames read a twelfth up (3 f0); "
+              f"RPA {100 * right.mean():.2f} % -> {100 * (np.sum(right & ~moved) + np.sum(twelfth & moved)) / len(cents):.2f} %. "
+              "(This distribution has no telephone voices; tests/test_real_uploads.py and results/bench_uploads.md have them.)"]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

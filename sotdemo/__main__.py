@@ -41,8 +41,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn(warnings: list[str], prefix: str = "") -> None:
+    """Each warning on stderr as `warning: <prefix><text>`, one a line."""
+    for text in warnings:
+        print(f"warning: {prefix}{text}", file=sys.stderr)
+
+
 def _estimate(args: argparse.Namespace) -> int:
-    from .audio import AudioError, load
+    from .audio import AudioError, display_name, load
     from .estimate import estimate, write_csv
 
     out_dir = Path(args.out)
@@ -51,11 +57,14 @@ def _estimate(args: argparse.Namespace) -> int:
     for file in args.files:
         try:
             loaded = load(file, max_seconds=None)
-            result = estimate(loaded.audio, loaded.sample_rate, args.model, args.level_db, args.min_confidence, decoder=args.decoder)
+            _warn(loaded.warnings)  # they name the file already
+            result = estimate(loaded.audio, loaded.sample_rate, args.model, args.level_db, args.min_confidence, decoder=args.decoder,
+                              min_harmonicity=args.min_harmonicity)
         except AudioError as error:
             print(f"error: {error}", file=sys.stderr)
             failures += 1
             continue
+        _warn(result.warnings, f"{display_name(Path(file).name)}: ")
         target = out_dir / (Path(file).stem + ".csv")
         write_csv(result, target)
         voiced = result.f0_hz[result.voiced]
@@ -82,14 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--checkpoints", help="checkpoint root (default: checkpoints/)")
     evaluate.set_defaults(run=_evaluate)
 
-    from .estimate import DECODERS, DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE
+    from .estimate import DECODERS, DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_HARMONICITY
 
     estimate = commands.add_parser("estimate", help="per-frame f0 and harmonic amplitudes of audio files -> CSV")
     estimate.add_argument("files", nargs="+")
     estimate.add_argument("--model", default=None, help="CONFIG (its best seed), CONFIG/seed-N, or default")
     estimate.add_argument("--out", default=".", help="folder for the CSV files (one per input)")
     estimate.add_argument("--level-db", type=float, default=DEFAULT_LEVEL_DB, help="voicing level gate, dBFS")
-    estimate.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, help="voicing confidence threshold")
+    estimate.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE,
+                          help="voicing: posterior mass within a semitone of f0 and its octaves (frames clearly harmonic need none)")
+    estimate.add_argument("--min-harmonicity", type=float, default=DEFAULT_MIN_HARMONICITY,
+                          help="voicing: share of a frame's power on the harmonic comb of f0 (noise scores 0.1-0.5)")
     estimate.add_argument("--decoder", default="viterbi", choices=DECODERS,
                           help="pitch track: viterbi (smooth path through the clip, default) or peak (each frame's own posterior peak)")
     estimate.set_defaults(run=_estimate)

@@ -44,7 +44,7 @@ __all__ = [
     "scale_amplitudes", "suboctave_evidence", "threshold", "write_csv",
 ]
 
-DEFAULT_LEVEL_DB = -50.0
+DEFAULT_LEVEL_DB = -65.0  # bench/voicing_calibration.py (with harmonicity rejecting noise, the gate only keeps out near-silence)
 DEFAULT_MIN_CONFIDENCE = MIN_CONFIDENCE  # bench/voicing_calibration.py
 DEFAULT_MIN_HARMONICITY = MIN_HARMONICITY  # bench/voicing_calibration.py
 _HIGHEST_PITCH_HZ = 2000.0  # the comb check's highest candidate: the training distributions' top f0
@@ -69,6 +69,7 @@ class Estimate:
 
 SUBOCTAVE_THRESHOLD = 0.05  # chosen on synthetic clips of the realistic distribution: bench/octave_check.py
 _CHECK_PARTIALS = 10
+SUBHARMONIC_DIVISORS = (2, 3)  # the octave check tries f0/2, then f0/3
 _STANDING = 0.005  # an odd multiple of f0/2 "stands out" above this share of the harmonics' power (-23 dB)
 
 
@@ -82,29 +83,34 @@ def _energy_at(power: np.ndarray, hz: np.ndarray) -> np.ndarray:
     return out * ((position >= 1) & (position < power.shape[1] - 1))
 
 
-def suboctave_evidence(cqt_frames: np.ndarray, f0_hz: np.ndarray) -> np.ndarray:
-    """How much the spectrum says the pitch is f0/2, per frame `[frames]` (0 = nothing).
+def suboctave_evidence(cqt_frames: np.ndarray, f0_hz: np.ndarray, divisor: int = 2) -> np.ndarray:
+    """How much the spectrum says the pitch is f0/`divisor`, per frame `[frames]` (0 = nothing).
 
-    Over the odd multiples of f0/2 (f0/2, 3f0/2, ..., 19f0/2), the CQT power standing above the
-    mean of the points a quarter of f0 to either side (a partial, not noise), summed and divided
-    by the power at the harmonics f0 ... 10f0. A tone whose pitch is f0 has no partials between
-    its harmonics (median 3e-6 on the benchmark's correctly estimated frames); when the encoder
-    answers the octave above a weak fundamental, the odd partials of the true pitch stand there
-    (median 0.08 on its octave-up frames; synthetic figures in results/octave_check.md).
+    Over the multiples m·f0/n of f0/n (n = `divisor`) that are not harmonics of f0 (m not a
+    multiple of n; for n = 2 the odd multiples f0/2, 3f0/2, ..., 19f0/2, for n = 3 up to 17f0/3),
+    the CQT power standing above the mean of the points half a spacing (f0/2n) to either side (a
+    partial, not noise), summed and divided by the power at the harmonics f0 ... 10f0. A tone
+    whose pitch is f0 has no partials between its harmonics (median 3e-6 on the benchmark's
+    correctly estimated frames); when the encoder answers the octave above a weak fundamental
+    (n = 2), or the third partial of a voice whose first formant sits there and whose lowest
+    partials a telephone cut (n = 3), the true pitch's other partials stand there (synthetic
+    figures in results/octave_check.md).
 
-    Only a series counts: the odd multiples that stand out (each above `_STANDING` of the
-    harmonics' power) must share no common factor. A second note a fifth above f0 puts its
-    partials at 3, 9, 15 ... times f0/2 (a third above: 5, 15, 25 ...); a missing fundamental's
-    own odd partials stand at 3, 5, 7 .... `cqt_frames`: `[frames, 285]` linear magnitude; `f0_hz`: `[frames]`.
+    Only a series counts: the multiples m that stand out (each above `_STANDING` of the harmonics'
+    power) must share no common factor. A second note a fifth above f0 puts its partials at
+    3, 9, 15 ... times f0/2 (a third above: 5, 15, 25 ...; a fourth above: 4, 8, 16 ... times f0/3);
+    a missing fundamental's own partials stand at 3, 5, 7 .... `cqt_frames`: `[frames, 285]`
+    linear magnitude; `f0_hz`: `[frames]`.
     """
     power = np.asarray(cqt_frames, dtype=np.float64) ** 2
     f0 = np.asarray(f0_hz, dtype=np.float64)[:, None]
     harmonics = np.maximum(_energy_at(power, f0 * np.arange(1, _CHECK_PARTIALS + 1)).sum(axis=1), 1e-20)
-    multiples = np.arange(1, 2 * _CHECK_PARTIALS, 2)
-    odd_halves = multiples / 2
-    between = _energy_at(power, f0 * odd_halves)
-    sides = 0.5 * (_energy_at(power, f0 * (odd_halves - 0.25)) + _energy_at(power, f0 * (odd_halves + 0.25)))
-    excess = np.maximum(between - sides, 0) / harmonics[:, None]  # [frames, odd multiples]
+    top = divisor * _CHECK_PARTIALS if divisor == 2 else 6 * divisor
+    multiples = np.array([m for m in range(1, top) if m % divisor])
+    between = _energy_at(power, f0 * multiples / divisor)
+    half = 0.5 / divisor
+    sides = 0.5 * (_energy_at(power, f0 * (multiples / divisor - half)) + _energy_at(power, f0 * (multiples / divisor + half)))
+    excess = np.maximum(between - sides, 0) / harmonics[:, None]  # [frames, multiples]
     standing = excess > _STANDING
     common = np.gcd.reduce(np.where(standing, multiples[None, :], 0), axis=1)  # gcd over the standing multiples (0: none)
     return np.where(common == 1, excess.sum(axis=1), 0.0)
@@ -269,10 +275,12 @@ def estimate(
         precision: 'float32', 'bfloat16' (the encoder's convolutions; its heads stay float32)
             or 'auto': bfloat16 where the CPU computes it natively (`bfloat16_is_fast`).
         resynthesize: False skips the resynthesis (`resynthesis` is then empty): pitch only.
-        octave_check: halve f0 on frames above the level gate whose spectrum holds partials at odd multiples of
-            f0/2 (`suboctave_evidence` > `SUBOCTAVE_THRESHOLD`, from at least two odd multiples that share
-            no factor, so a second note a fifth or a third above does not count): the
-            octave-above-a-weak-fundamental error. Never below the model's lowest pitch bin (32.7 Hz).
+        octave_check: check the pitch against the spectrum. (1) Divide f0 by 2, then by 3, on frames
+            above the level gate whose spectrum holds a series of partials between its harmonics
+            (`suboctave_evidence` > `SUBOCTAVE_THRESHOLD`; a second note a fifth or a third above is
+            not a series): the octave-above-a-weak-fundamental error and a telephone voice read at
+            its third partial. (2) The comb check (`comb_check`) on frames whose comb misses the
+            spectrum. Never below the model's lowest pitch bin (32.7 Hz).
         decoder: which pitch bin each frame reads (`sotdemo.decode`): 'viterbi', the most probable
             smooth track through the whole clip's posteriors, or 'peak', each frame's own peak.
 
@@ -293,12 +301,17 @@ def estimate(
     level = frame_level_db(audio, len(spectrum))
     loud = level >= level_db
     f0_t = torch.from_numpy(f0_hz).float()
-    if octave_check:  # frames above the level gate: below it, the noise floor has peaks anywhere
-        in_range = f0_hz / 2 >= model.config.encoder.fmin_hz  # f0/2 must stay in the model's pitch range
-        flagged = loud & in_range & (suboctave_evidence(spectrum, f0_hz) > SUBOCTAVE_THRESHOLD)
-        amps_t = _octave_down(amps_t, spectrum, f0_t, flagged)
-        f0_t = torch.where(torch.from_numpy(flagged), f0_t / 2, f0_t)
     power = FramePower(audio, SAMPLE_RATE, HOP)
+    if octave_check:  # frames above the level gate: below it, the noise floor has peaks anywhere
+        for divisor in SUBHARMONIC_DIVISORS:
+            in_range = f0_t.numpy() / divisor >= model.config.encoder.fmin_hz  # the pitch must stay in the model's range
+            flagged = loud & in_range & (suboctave_evidence(spectrum, f0_t.numpy(), divisor) > SUBOCTAVE_THRESHOLD)
+            if divisor == 2:
+                amps_t = _octave_down(amps_t, spectrum, f0_t, flagged)
+            elif flagged.any():
+                rows = np.flatnonzero(flagged)
+                amps_t[rows] = torch.from_numpy(comb_amplitudes(power, f0_t.numpy()[rows] / divisor, frames=rows)).float()
+            f0_t = torch.where(torch.from_numpy(flagged), f0_t / divisor, f0_t)
     comb = harmonicity(power, f0_t.numpy())
     if octave_check:  # frames that would be unvoiced because the comb of f0 misses the spectrum
         replace = comb_check(power, posterior, f0_t.numpy(), comb, np.flatnonzero(loud & (comb < min_harmonicity)), model, min_harmonicity)

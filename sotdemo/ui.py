@@ -26,11 +26,12 @@ import gradio as gr
 
 from . import views
 from .audio import MAX_SECONDS, AudioError
-from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE
+from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_HARMONICITY
+from .voicing import CLEAR_HARMONICITY
 from .model import available
 from .plots import landscape_figure, race_figure, synthesis_figure
 
-__all__ = ["CACHE_TTL_S", "EXAMPLES_DIR", "MAX_FILE_SIZE", "MAX_UPLOAD_MB", "QUEUE_SIZE", "WORKERS", "build"]
+__all__ = ["CACHE_TTL_S", "EXAMPLES_DIR", "MAX_FILE_SIZE", "MAX_UPLOAD_MB", "QUEUE_SIZE", "UPLOAD_TYPES", "WORKERS", "build"]
 
 log = logging.getLogger("sotdemo.ui")
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -41,6 +42,9 @@ QUEUE_SIZE = 64  # waiting events beyond which clients are turned away (app.py -
 CACHE_TTL_S = 3600  # uploads and downloads are deleted after this (app.py --cache-ttl)
 PLAY_FRAMES = 12  # frames visited by the transport tab's play-through
 PLAY_LIMIT = 8  # play-throughs at once: each only sleeps and moves the slider (the redraws it causes queue as "cpu")
+# what the file box offers besides the browser's audio/video types (sotdemo.audio decodes whatever libsndfile or FFmpeg reads)
+UPLOAD_TYPES = ["audio", "video", ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4", ".mov",
+                ".mkv", ".mka", ".3gp", ".wma", ".wmv", ".amr", ".caf", ".aif", ".aiff", ".ac3", ".avi"]
 
 INTRO = """# Harmonic parameter estimation with Spectral Optimal Transport
 A small encoder turns each 16 ms frame of audio into a fundamental frequency f0 and 20 harmonic amplitudes;
@@ -48,9 +52,11 @@ a harmonic synthesizer turns those back into sound. It was trained **without lab
 its resynthesis with the input through **Spectral Optimal Transport** (Torres, Peeters & Richard, ICASSP 2024):
 how far spectral mass must slide along the frequency axis to turn one spectrum into the other."""
 
-ESTIMATE_HELP = f"""Upload a recording (wav, flac, ogg, mp3; any rate, mono or stereo), record one, or pick an example;
-at most the first {MAX_SECONDS:.0f} s are analysed. The **pitch track** is drawn over the input's spectrogram only where a
-frame is voiced (loud enough and a confident pitch: both thresholds under *Voicing thresholds*); the dotted line is librosa's pYIN for comparison. The
+ESTIMATE_HELP = f"""Upload a recording (wav, flac, ogg, mp3, m4a, webm, ...; any rate, mono or stereo), record one, or pick an
+example; for a video (mp4, mov, mkv, ...) or a file the audio box refuses, use the file box below it: its first audio
+track is analysed. At most the first {MAX_SECONDS:.0f} s are analysed. The **pitch track** is drawn over the input's
+spectrogram only where a frame is voiced: loud enough, and periodic at f0, i.e. most of its power lies on the harmonic comb k·f0 (*harmonicity*; with a
+pitch posterior that agrees, or a clearly harmonic frame): thresholds under *Voicing thresholds*. The dotted line is librosa's pYIN for comparison. The
 **amplitude** map shows how strong each harmonic k·f0 is over time, and the two spectrograms below compare the input
 with the resynthesis on shared axes: what the model did not capture (noise, inharmonic partials) is missing below."""
 
@@ -126,7 +132,7 @@ def _slider_for(clip: views.Clip):
 
 
 def _clip_outputs(clip: views.Clip, log_freq: bool) -> tuple:
-    for warning in clip.warnings:
+    for warning in clip.warnings + clip.result.warnings:
         gr.Warning(warning)
     figures = views.estimate_figures(clip, log_freq)
     return (views.summary_markdown(clip), figures["pitch"], figures["amplitudes"], figures["spectrograms"], clip.wav_path,
@@ -134,9 +140,12 @@ def _clip_outputs(clip: views.Clip, log_freq: bool) -> tuple:
 
 
 @_guard("Estimation")
-def run_estimate(path: str | None, model: str | None, log_freq: bool, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-                 level_db: float = DEFAULT_LEVEL_DB) -> tuple:
-    return _clip_outputs(views.analyse(path, model, level_db=level_db, min_confidence=min_confidence), log_freq)
+def run_estimate(path: str | None, file_path: str | None, model: str | None, log_freq: bool,
+                 min_confidence: float = DEFAULT_MIN_CONFIDENCE, level_db: float = DEFAULT_LEVEL_DB,
+                 min_harmonicity: float = DEFAULT_MIN_HARMONICITY) -> tuple:
+    """The Estimate button: the file box's file while it holds one (a video, ...), else the audio box's."""
+    return _clip_outputs(views.analyse(file_path or path, model, level_db=level_db, min_confidence=min_confidence,
+                                       min_harmonicity=min_harmonicity), log_freq)
 
 
 @_guard("pYIN")
@@ -218,6 +227,9 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
                 with gr.Row():
                     with gr.Column(scale=2):
                         audio_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio in", elem_id="audio-in")
+                        file_in = gr.File(file_types=UPLOAD_TYPES, type="filepath", elem_id="file-in", height=90,
+                                          label="…or a video or another audio file (mp4, mov, mkv, webm, m4a, wma, amr, ...); "
+                                                "while this box holds a file, it is what Estimate analyses")
                         examples = _examples()
                         if examples:
                             gr.Examples(examples, inputs=[audio_in], label="Examples (made by the project's synthesizer)")
@@ -225,8 +237,11 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
                         model = gr.Dropdown(choices=available(), value=views.default_model(), label="Model", elem_id="model")
                         log_freq = gr.Checkbox(False, label="Log-frequency spectrograms")
                         with gr.Accordion("Voicing thresholds", open=False):
+                            min_harm = gr.Slider(0, 1.01, value=DEFAULT_MIN_HARMONICITY, step=0.01, elem_id="min-harmonicity",
+                                                 label="min harmonicity (share of the frame's power on the harmonic comb of f0)")
                             min_conf = gr.Slider(0, 1, value=DEFAULT_MIN_CONFIDENCE, step=0.05, elem_id="min-confidence",
-                                                 label="min confidence (pitch posterior mass within ±1 semitone of the estimate)")
+                                                 label="min confidence (posterior mass within ±1 semitone of f0 and its octaves; "
+                                                       f"frames with harmonicity ≥ {CLEAR_HARMONICITY} need none)")
                             level_gate = gr.Slider(-90, 0, value=DEFAULT_LEVEL_DB, step=1, elem_id="level-gate",
                                                    label="level gate [dBFS frame RMS]")
                         estimate_btn = gr.Button("Estimate", variant="primary", elem_id="estimate-btn")
@@ -304,8 +319,8 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
         transport_inputs = [clip_state, frame, n_fft, logf, cutoff, p]
         transport_outputs = [transport_info, plan_plot, cdf_plot, coupling_plot, interp_plot]
 
-        estimate_btn.click(run_estimate, [audio_in, model, log_freq, min_conf, level_gate], estimate_outputs, **private, **cpu).success(
-            add_pyin, [clip_state, log_freq], [pitch_plot, clip_state], **private, **cpu)
+        estimate_btn.click(run_estimate, [audio_in, file_in, model, log_freq, min_conf, level_gate, min_harm], estimate_outputs, **private,
+                           **cpu).success(add_pyin, [clip_state, log_freq], [pitch_plot, clip_state], **private, **cpu)
         log_freq.change(redraw, [clip_state, log_freq], [pitch_plot, amp_plot, spec_plot], **private, **cpu)
         synth_btn.click(run_synthesize, [s_f0, s_harm, s_tilt, s_noise, s_vib_hz, s_vib_ct, s_seconds, model],
                         [synth_audio, synth_summary, synth_plot, synth_resynthesis, clip_state, frame], **private, **cpu)

@@ -34,7 +34,7 @@ import torch
 from . import ot, plots
 from .audio import AudioError, LoadedAudio, display_name, load, prepare
 from .config import load_config
-from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, Estimate, estimate, write_csv
+from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_HARMONICITY, Estimate, estimate, write_csv
 from .losses import LossConfig, SpectralLoss, landscape, sot_positions
 from .metrics import lsd, raw_pitch_accuracy
 from .model import DEFAULT_MODEL, available, checkpoint_root
@@ -118,11 +118,12 @@ def _downloads_root() -> Path:
 
 def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: str | Path | None = None,
                   downloads: bool = True, level_db: float = DEFAULT_LEVEL_DB,
-                  min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Clip:
+                  min_confidence: float = DEFAULT_MIN_CONFIDENCE, min_harmonicity: float = DEFAULT_MIN_HARMONICITY) -> Clip:
     """Estimate a loaded clip, measure the LSD of its resynthesis and (if `downloads`) write CSV + WAV
     downloads into `out_dir`, by default a new folder under this process's downloads folder.
-    `level_db` and `min_confidence`: the voicing thresholds (see `estimate.estimate`)."""
-    result = estimate(loaded.audio, loaded.sample_rate, _require_model(model), float(level_db), float(min_confidence))
+    `level_db`, `min_confidence` and `min_harmonicity`: the voicing thresholds (see `estimate.estimate`)."""
+    result = estimate(loaded.audio, loaded.sample_rate, _require_model(model), float(level_db), float(min_confidence),
+                      min_harmonicity=float(min_harmonicity))
     clip = Clip(name=name, audio=loaded.audio, result=result, warnings=list(loaded.warnings))
     clip.lsd_db = float(lsd(torch.from_numpy(loaded.audio), torch.from_numpy(result.resynthesis)))
     if not downloads:
@@ -136,12 +137,13 @@ def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: st
 
 
 def analyse(path: str | Path, model: str | None, out_dir: str | Path | None = None, downloads: bool = True,
-            level_db: float = DEFAULT_LEVEL_DB, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Clip:
+            level_db: float = DEFAULT_LEVEL_DB, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+            min_harmonicity: float = DEFAULT_MIN_HARMONICITY) -> Clip:
     """The Estimate tab's work for an audio file: `audio.load` (first 60 s) and `analyse_audio`."""
     model = _require_model(model)
     if not path:
         raise AudioError("no audio: upload a file, record, or pick an example first")
-    return analyse_audio(load(path), display_name(Path(path).name), model, out_dir, downloads, level_db, min_confidence)
+    return analyse_audio(load(path), display_name(Path(path).name), model, out_dir, downloads, level_db, min_confidence, min_harmonicity)
 
 
 def note_name(f0_hz: float) -> str:
@@ -160,9 +162,11 @@ def summary_markdown(clip: Clip) -> str:
     if voiced.size:
         median = float(np.median(voiced))
         lines.append(f"**median f0 {median:.1f} Hz ({note_name(median)})** · range {np.percentile(voiced, 5):.0f}–"
-                     f"{np.percentile(voiced, 95):.0f} Hz (5–95 %) · resynthesis LSD {clip.lsd_db:.1f} dB²")
+                     f"{np.percentile(voiced, 95):.0f} Hz (5–95 %) · harmonicity {np.median(r.harmonicity[r.voiced]):.2f} "
+                     f"(median over voiced frames) · resynthesis LSD {clip.lsd_db:.1f} dB²")
     else:
-        lines.append(f"**no voiced frame** (too quiet or no clear pitch) · resynthesis LSD {clip.lsd_db:.1f} dB²")
+        lines.append(f"**no voiced frame** (too quiet, or no frame whose power lies on a harmonic comb: noise?) · "
+                     f"resynthesis LSD {clip.lsd_db:.1f} dB²")
     if clip.true_f0_hz is not None:
         rpa = raw_pitch_accuracy(clip.true_f0_hz, r.f0_hz) * 100
         lines.append(f"**RPA {rpa:.1f} %** of frames within 50 cents of the true f0 (every frame counted)")
@@ -236,6 +240,7 @@ def pitch_data(clip: Clip) -> dict:
         "f0_hz": np.round(r.f0_hz, 3).tolist(),
         "voiced": r.voiced.astype(bool).tolist(),
         "confidence": np.round(r.confidence, 4).tolist(),
+        "harmonicity": np.round(r.harmonicity, 4).tolist(),
         "amplitudes": np.round(r.amplitudes, 6).tolist(),
     }
 

@@ -60,6 +60,19 @@ def test_long_upload_is_cut_to_60_s_with_a_warning(client, tmp_path):
     assert any("lasts 65.0 s; only the first 60 s are analysed" in w for w in out["warnings"])
 
 
+def test_an_m4a_upload_with_cancelling_channels_is_analysed_and_says_so(client, tmp_path):
+    """An AAC upload (decoded by FFmpeg) whose channels cancel: the answer warns and has the tone's length."""
+    from test_audio import encode_av
+
+    x = harmonic_tone(220.0, 1.0, 6) * 0.5
+    path = tmp_path / "inverted.m4a"
+    encode_av(path, np.stack([x, -x], axis=1), SR, "aac")
+    out = client.predict(handle_file(str(path)), "random-init", api_name="/estimate")
+    assert any(w.startswith("inverted.m4a: the channels cancel when mixed") and w.endswith("channel 1 (left) is analysed alone")
+               for w in out["warnings"]), out["warnings"]
+    assert abs(out["duration_s"] - 1.0) < 0.1
+
+
 @pytest.mark.parametrize("f0", [110.0, 220.0, 440.0])
 def test_default_model_finds_the_pitch_of_a_harmonic_tone(client, tmp_path, f0):
     if not any(SHIPPED.glob("**/model.safetensors")):

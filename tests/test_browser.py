@@ -4,6 +4,7 @@ Screenshots go to $SOTDEMO_SCREENSHOTS (default: the test's tmp folder) for a pe
 """
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -61,14 +62,36 @@ def test_upload_estimate_and_move_the_transport_slider(browser, app_url, tmp_pat
                            timeout=30000)
     page.screenshot(path=str(shots / "transport.png"), full_page=True)
 
-    # the voicing thresholds reach the estimate: nothing is voiced at a confidence of 1.0 or more
+    # the voicing thresholds reach the estimate: nothing is voiced at a harmonicity above 1
     page.get_by_role("tab", name="Estimate").click()
     page.get_by_role("button", name="Voicing thresholds").click()
-    threshold = page.locator("#min-confidence input[type=number]")
-    threshold.fill("1")
+    threshold = page.locator("#min-harmonicity input[type=number]")
+    threshold.fill("1.01")
     threshold.press("Enter")
     page.click("#estimate-btn")
     page.wait_for_function("() => document.querySelector('#summary').innerText.includes('no voiced frame')", timeout=60000)
     assert "0 % voiced" in page.inner_text("#summary")
     page.screenshot(path=str(shots / "voicing.png"), full_page=True)
+    assert errors == []
+
+
+def test_a_video_in_the_file_box_is_estimated_before_the_audio_box(browser, app_url, tmp_path):
+    """The audio box takes only audio types; a phone video goes in the file box, which wins while it holds a file."""
+    import numpy as np
+    from test_audio import encode_av, faded_tone
+
+    video = tmp_path / "phone video.mp4"
+    encode_av(video, np.repeat(faded_tone(44100, 1.5)[:, None], 2, axis=1), 44100, "aac", video=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(app_url)
+    page.wait_for_selector("#estimate-btn", timeout=30000)
+    page.locator("#audio-in input[type=file]").set_input_files(str(EXAMPLE))
+    page.wait_for_selector("#audio-in audio, #audio-in .waveform-container, #audio-in wave", state="attached", timeout=30000)
+    page.locator("#file-in input[type=file]").set_input_files(str(video))
+    page.wait_for_selector("#file-in .file-preview, #file-in table", state="attached", timeout=60000)
+    page.click("#estimate-btn")
+    page.wait_for_function("() => document.querySelector('#summary').innerText.includes('phone video.mp4')", timeout=60000)
+    assert re.search(r"1\.5\d s analysed", page.inner_text("#summary"))  # the video's sound track (AAC adds ~20 ms)
     assert errors == []

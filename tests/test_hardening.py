@@ -1,10 +1,16 @@
 """Hardening: hostile files through `audio.load` and the API, the load test's short form, safe
 loading and launch settings, and property-based tests (hypothesis) of loading and estimation."""
 
+import functools
+import io
 import re
 import socket
+import struct
 import subprocess
 import sys
+import time
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +28,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import fuzz  # noqa: E402
 from sotdemo.model import DEFAULT_MODEL  # noqa: E402
 from appserver import AppServer  # noqa: E402
+from test_audio import encode_av, faded_tone  # noqa: E402
 
 SHIPPED_DEFAULT = any((REPO / "checkpoints").glob(f"{DEFAULT_MODEL}/**/model.safetensors"))
 
@@ -85,6 +92,145 @@ def test_a_small_file_declaring_much_audio_costs_only_sixty_seconds_of_mono(tmp_
     assert path.stat().st_size < 1_000_000
     loaded = load(path)
     assert loaded.truncated and len(loaded.audio) == 60 * 16000 and loaded.original_channels == 8
+
+
+# ----------------------------------------------------------------------------------------------
+# Hostile files that reach FFmpeg (what libsndfile does not recognise goes to PyAV)
+# ----------------------------------------------------------------------------------------------
+@functools.cache
+def _m4a(faststart: bool) -> bytes:
+    """3 s of a 220 Hz tone as AAC in MP4, the index (moov) first (as phones write) or last (ffmpeg's default)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.m4a"
+        encode_av(path, faded_tone(44100, 3.0), 44100, "aac", options={"movflags": "+faststart"} if faststart else None)
+        return path.read_bytes()
+
+
+def _written_by_pyav(tmp_path: Path, name: str, write) -> bytes:
+    path = tmp_path / f"made-{name}"
+    write(path)
+    return path.read_bytes()
+
+
+def _pcm_mkv(rate: int):
+    def write(path):
+        import av
+
+        with av.open(str(path), "w", format="matroska") as out:
+            stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, rate // 2), np.int16), format="s16", layout="mono")
+            frame.sample_rate, frame.pts = rate, 0
+            out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
+    return write
+
+
+def _video_only(path):
+    import av
+
+    with av.open(str(path), "w", format="matroska") as out:
+        picture = out.add_stream("mpeg4", rate=10)
+        picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(picture.encode(frame))
+        out.mux(picture.encode(None))
+
+
+def _png(width: int, height: int) -> bytes:
+    """A valid grey PNG image (FFmpeg has image demuxers; none may read an upload)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pixels = zlib.compress(b"".join(b"\x00" + bytes([128] * width) for _ in range(height)))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+
+
+def ffmpeg_corpus(tmp_path: Path) -> list[fuzz.Case]:
+    """Files libsndfile does not recognise, so that FFmpeg gets them: damaged and hostile containers,
+    and files that name other files (a playlist, a concat list naming a readable WAV, which must not be read)."""
+    rng = np.random.default_rng(1)
+    (tmp_path / "referenced.wav").write_bytes(fuzz.encode(fuzz.tone(1.0)))
+    encode_av(tmp_path / "segment.ts", faded_tone(48000), 48000, "aac")
+    late, early = _m4a(False), _m4a(True)
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("word/document.xml", "<w/>" * 100)
+    png = _png(8, 8)
+    return [
+        fuzz.Case("late_index_cut.m4a", late[: len(late) // 2], fuzz.NOT_AUDIO, what="m4a cut before its index"),
+        fuzz.Case("header_then_noise.mp4", early[:200] + rng.integers(0, 256, 5000, dtype=np.uint8).tobytes(), fuzz.NOT_AUDIO,
+                  what="MP4 header, then random bytes"),
+        fuzz.Case("noise_in_the_middle.m4a", early[: len(early) // 2] + rng.integers(0, 256, 3000, dtype=np.uint8).tobytes()
+                  + early[len(early) // 2 + 3000:], r"is damaged after 1\.\d+ s", ok=True, what="3 kB of noise in an m4a"),
+        fuzz.Case("early_index_cut.m4a", early[: len(early) // 2], r"is damaged after 1\.\d+ s|ends early", ok=True,
+                  what="m4a (index first) cut in half"),
+        fuzz.Case("playlist.m3u8", b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nsegment.ts\n#EXT-X-ENDLIST\n",
+                  fuzz.NOT_AUDIO, what="HLS playlist naming a readable MPEG-TS file"),
+        fuzz.Case("list.m4a", b"ffconcat version 1.0\nfile referenced.wav\n", fuzz.NOT_AUDIO,
+                  what="concat list naming a readable WAV"),
+        fuzz.Case("stream.sdp", b"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 5004 RTP/AVP 96\n"
+                  b"a=rtpmap:96 L16/16000/1\n", fuzz.NOT_AUDIO, what="SDP (would listen on a port)"),
+        fuzz.Case("picture.mp4", png, fuzz.NOT_AUDIO, what="a PNG named .mp4"),
+        fuzz.Case("document.m4a", zipped.getvalue(), fuzz.NOT_AUDIO, what="a zip (office document) named .m4a"),
+        fuzz.Case("rate_384k.mkv", _written_by_pyav(tmp_path, "rate.mkv", _pcm_mkv(384000)),
+                  r"sample rate 384000 Hz is outside 1000-192000 Hz", what="PCM in Matroska at 384 kHz"),
+        fuzz.Case("no_sound.mkv", _written_by_pyav(tmp_path, "video.mkv", _video_only),
+                  r"no audio stream \(a video without sound\?\)", what="video only"),
+    ]
+
+
+def test_hostile_files_reaching_ffmpeg_get_specific_outcomes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where the playlist's and the list's relative names point
+    for case in ffmpeg_corpus(tmp_path):
+        path = tmp_path / case.name
+        path.write_bytes(case.data)
+        start = time.perf_counter()
+        error, warnings, _ = fuzz.through_load(path)
+        assert time.perf_counter() - start < 10, case.name
+        assert fuzz.judge(case, error, warnings, [str(tmp_path)]) == "", case.name
+
+
+def test_ffmpeg_never_opens_a_second_file(tmp_path, monkeypatch):
+    """Playlists and concat lists are not among the allowed demuxers; were they, FFmpeg still may
+    open no other file. Plain PyAV reads what they name (the check is not vacuous)."""
+    import av
+
+    from sotdemo import audio
+
+    monkeypatch.chdir(tmp_path)
+    cases = [c for c in ffmpeg_corpus(tmp_path) if c.name in ("playlist.m3u8", "list.m4a")]
+    monkeypatch.setattr(audio, "_DEMUXERS", audio._DEMUXERS + ",hls,concat")
+    for case in cases:
+        path = tmp_path / case.name
+        path.write_bytes(case.data)
+        with av.open(str(path)) as container:
+            assert sum(frame.samples for frame in container.decode(audio=0)) >= 16000  # 1 s, at 16 or 48 kHz
+        with pytest.raises(AudioError, match=f"^{re.escape(case.name)}: " + fuzz.NOT_AUDIO):
+            load(path)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["late.m4a", "early.m4a"]), cut=st.floats(0.0, 1.0), tail=st.binary(max_size=2000),
+       flips=st.lists(st.integers(0, 60000), max_size=20))
+def test_damaged_ffmpeg_files_give_a_result_or_an_audio_error(tmp_path, kind, cut, tail, flips):
+    """An MP4 cut anywhere, bits flipped anywhere, arbitrary bytes after: a clean result or an AudioError."""
+    base = bytearray(_m4a(kind.startswith("early")))
+    for position in flips:
+        base[position % len(base)] ^= 0x5A
+    path = tmp_path / kind
+    path.write_bytes(bytes(base[: int(cut * len(base))]) + tail)
+    try:
+        loaded = load(path)
+    except AudioError as error:
+        assert str(error).startswith(f"{kind}: ") and str(tmp_path) not in str(error)
+        return
+    assert np.isfinite(loaded.audio).all() and len(loaded.audio) >= MIN_SECONDS * 16000 - 1
+    assert np.abs(loaded.audio).max(initial=0) <= 1.05
 
 
 # ----------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sotdemo import ot, views
 from sotdemo.audio import AudioError
 from sotdemo.estimate import Estimate
 from sotdemo.losses import sot_positions
+from sotdemo.voicing import CLEAR_HARMONICITY
 
 SR = 16000
 
@@ -54,14 +55,30 @@ def test_analyse_writes_the_downloads_and_the_api_data(random_model, tmp_path):
         views.analyse(path, "nope")
 
 
+def test_cancelling_stereo_warning_reaches_the_api_answer_and_the_summary(random_model, tmp_path):
+    """A stereo upload whose right channel is the left one inverted: the `/estimate` API's
+    answer (`pitch_data`, what `ui.api_estimate` returns) and the summary both say so."""
+    x = 0.5 * np.sin(2 * np.pi * 220.0 * np.arange(SR) / SR)
+    path = tmp_path / "inverted.wav"
+    sf.write(path, np.stack([x, -x], axis=1), SR, subtype="FLOAT")
+    clip = views.analyse(path, random_model, downloads=False)
+    warning = ("inverted.wav: the channels cancel when mixed (mono mix silent: one is phase-inverted?); "
+               "channel 1 (left) is analysed alone")
+    assert warning in views.pitch_data(clip)["warnings"]
+    assert f"⚠ {warning}" in views.summary_markdown(clip)
+    assert abs(np.sqrt(2 * np.mean(clip.audio**2)) - 0.5) < 0.01  # the tone, not the -96 dBFS mix
+
+
 def test_voicing_thresholds_reach_the_estimate(tmp_path):
-    """The app's two voicing sliders: the shipped default model, a clean 220 Hz tone."""
+    """The app's voicing sliders: the shipped default model, a clean 220 Hz tone."""
     path = tmp_path / "tone.wav"
     sf.write(path, views.synthesize(220.0, seconds=1.0, noise_db=-80).audio, SR)
     default = views.analyse(path, None, downloads=False)
     assert default.result.voiced.mean() > 0.8
-    strict = views.analyse(path, None, downloads=False, min_confidence=1.01)
+    strict = views.analyse(path, None, downloads=False, min_harmonicity=1.01)
     assert not strict.result.voiced.any()
+    confident = views.analyse(path, None, downloads=False, min_confidence=1.01)  # only clearly harmonic frames stay voiced
+    assert np.all(confident.result.voiced <= (default.result.voiced & (default.result.harmonicity >= CLEAR_HARMONICITY)))
     gated = views.analyse(path, None, downloads=False, level_db=0.0)  # the tone's frames are below 0 dBFS RMS
     assert not gated.result.voiced.any()
     np.testing.assert_array_equal(strict.result.f0_hz, default.result.f0_hz)  # f0 is always filled in

@@ -1,0 +1,49 @@
+"""`python -m sotdemo estimate`: every warning of the loaded audio and of the estimate reaches stderr."""
+
+import csv
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import SHIPPED
+from sotdemo.__main__ import main
+
+SR = 16000
+
+
+@pytest.mark.skipif(not any(SHIPPED.glob("**/model.safetensors")), reason="no shipped default model")
+def test_estimate_prints_the_warnings_and_analyses_cancelling_stereo(tmp_path, capsys):
+    """Right = -left: the mix is silent; the CLI warns and analyses the left channel (voiced at 220 Hz)."""
+    t = np.arange(int(1.5 * SR)) / SR
+    x = sum(np.sin(2 * np.pi * k * 220.0 * t) / k for k in range(1, 7))
+    x = 0.5 * x / np.abs(x).max()
+    path = tmp_path / "inverted.wav"
+    sf.write(path, np.stack([x, -x], axis=1), SR, subtype="PCM_16")
+    assert main(["estimate", str(path), "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("warning: inverted.wav: the channels cancel when mixed (mono mix ")  # 16-bit rounding: ~85 dB
+               and line.endswith("one is phase-inverted?); channel 1 (left) is analysed alone") for line in err), err
+    assert all(line.startswith("warning: ") for line in err)
+    with open(tmp_path / "inverted.csv") as f:
+        rows = list(csv.DictReader(f))
+    voiced = np.array([float(r["f0_hz"]) for r in rows if r["voiced"] == "1"])
+    assert len(voiced) > 0.8 * len(rows)
+    assert abs(1200 * np.log2(np.median(voiced) / 220.0)) < 50
+
+
+def test_estimate_prints_the_estimates_warnings_with_the_file_name(tmp_path, capsys, monkeypatch):
+    """Warnings of the estimate (which does not know the file) are printed with the file's name."""
+    from sotdemo import estimate as estimate_module
+    from sotdemo.estimate import Estimate
+
+    def fake(audio, sample_rate, *args, **kwargs):
+        n = 1 + len(audio) // 256
+        return Estimate(np.arange(n) * 0.016, np.full(n, 220.0), np.ones(n, bool), np.ones(n), np.zeros((n, 20)),
+                        np.zeros(len(audio), np.float32), warnings=["something the estimate noticed"])
+
+    monkeypatch.setattr(estimate_module, "estimate", fake)
+    path = tmp_path / "tone.flac"
+    sf.write(path, 0.5 * np.sin(2 * np.pi * 220.0 * np.arange(SR * 70) / SR), SR)  # 70 s: the CLI reads it all, no cut
+    assert main(["estimate", str(path), "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().err.splitlines() == ["warning: tone.flac: something the estimate noticed"]
