@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=int, default=12, help="clips per family")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-crepe", action="store_true", help="leave CREPE out (it is the slow one)")
+    parser.add_argument("--no-pyin", action="store_true", help="leave pYIN out")
+    parser.add_argument("--models", nargs="+", default=[DEFAULT_MODEL], help="our checkpoints to run (default: the default model)")
     parser.add_argument("--out", default=str(REPO / "results" / "bench_uploads.md"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -163,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     start, load0 = time.perf_counter(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         families = clips(args.clips, Path(folder))
-    found = [_ours(DEFAULT_MODEL), Method("pYIN", _pyin, "librosa.pyin, frame 2048, hop 256, its voiced flag")]
+    found = [_ours(name) for name in args.models]
+    if not args.no_pyin:
+        found.append(Method("pYIN", _pyin, "librosa.pyin, frame 2048, hop 256, its voiced flag"))
     if not args.no_crepe:
         found += [m for m in (_crepe("tiny"), _crepe("full")) if m is not None]
     results = {}
@@ -180,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Uploads benchmark: voices, phone calls, missing fundamentals, noise, stereo, formats",
         "",
-        f"`python bench/bench_uploads.py --clips {args.clips} --threads {args.threads}` (bench/bench_uploads.py; its docstring "
+        f"`python bench/bench_uploads.py {' '.join(sys.argv[1:] if argv is None else argv)}` (bench/bench_uploads.py; its docstring "
         f"describes every family). {cpu}, {os.cpu_count()} cores, {args.threads} thread(s); load average {load0:.1f} at start, "
         f"{os.getloadavg()[0]:.1f} at the end; whole run {wall / 60:.1f} min. {args.clips} clips of {SECONDS:.0f} s per family, seed "
         f"base {SEED}; files read back through `sotdemo.audio.load` where the family is about files, and every method gets the same samples.",

@@ -25,7 +25,7 @@ from scipy import signal as scipy_signal
 
 from .synth import harmonic_synth
 
-__all__ = ["DISTRIBUTIONS", "DataConfig", "Dataset", "generate", "split"]
+__all__ = ["DISTRIBUTIONS", "DataConfig", "Dataset", "generate", "split", "telephone"]
 
 Split = Literal["train", "val", "test"]
 
@@ -43,7 +43,10 @@ class DataConfig:
     the labelled f0 at the clip's middle sample; an attack of 5-80 ms starting up to 0.2 s
     before and 50 ms after the clip starts, then a decay (time constant 0.1-4 s, upper
     partials faster); additive noise on a share of clips at `snr_db` (white, or low-/band-
-    passed, breath-like); the clip's peak at `level_db` dBFS; and a share of noise-only clips.
+    passed, breath-like); the clip's peak at `level_db` dBFS; a share of noise-only clips; and a
+    share `phone_share` of clips heard through a telephone channel (`telephone`: 300-3400 Hz band,
+    8 kHz sampling), where the lowest partials are weak or gone (draws nothing when 0, so older
+    configurations generate the same data).
     """
 
     distribution: str = "paper"
@@ -72,6 +75,7 @@ class DataConfig:
     snr_db: tuple[float, float] = (0.0, 40.0)
     level_db: tuple[float, float] = (-40.0, 0.0)
     noise_only_share: float = 0.03
+    phone_share: float = 0.0
 
 
 @dataclass
@@ -127,6 +131,24 @@ def _coloured_noise(rng: np.random.Generator, n_samples: int, sample_rate: int) 
         b, a = scipy_signal.butter(2, [centre / 1.6, min(centre * 1.6, 0.45 * sample_rate)], "bandpass", fs=sample_rate)
         noise = scipy_signal.lfilter(b, a, noise)
     return noise / max(np.sqrt(np.mean(noise**2)), 1e-12)
+
+
+def telephone(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """`audio` `[..., samples]` through a telephone channel at the same rate: a 4th-order
+    Butterworth band-pass 300-3400 Hz, then down to 8 kHz and back (soxr), which removes
+    everything above 4 kHz."""
+    import librosa
+
+    sos = scipy_signal.butter(4, [300.0, 3400.0], "bandpass", fs=sample_rate, output="sos")
+    narrow = librosa.resample(scipy_signal.sosfilt(sos, audio, axis=-1), orig_sr=sample_rate, target_sr=8000, res_type="soxr_hq")
+    return librosa.resample(narrow, orig_sr=8000, target_sr=sample_rate, res_type="soxr_hq")[..., : audio.shape[-1]]
+
+
+def _telephone_gain(hz: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The telephone band-pass's magnitude at `hz` (0 from 4 kHz up)."""
+    sos = scipy_signal.butter(4, [300.0, 3400.0], "bandpass", fs=sample_rate, output="sos")
+    _, response = scipy_signal.sosfreqz(sos, worN=np.clip(hz, 0, sample_rate / 2), fs=sample_rate)
+    return np.abs(response) * (hz < 4000)
 
 
 def _realistic(config: DataConfig, rng: np.random.Generator, chunk: int = 100) -> Dataset:
@@ -187,6 +209,11 @@ def _realistic(config: DataConfig, rng: np.random.Generator, chunk: int = 100) -
         for i in range(rows.start, rows.stop):
             if noise_only[i] or np.isfinite(snr[i]):
                 audio[i] += _coloured_noise(rng, n_samples, sr) * (1.0 if noise_only[i] else 10 ** (-snr[i] / 20))
+    if config.phone_share > 0:
+        phone = np.flatnonzero(rng.random(n) < config.phone_share)
+        if len(phone):
+            audio[phone] = telephone(audio[phone], sr)
+            amplitudes[phone] *= _telephone_gain(f0[phone, None] * k * stretch[phone], sr)
     gain = 10 ** (level / 20) / np.maximum(np.abs(audio).max(axis=1), 1e-12)
     # labels at the middle sample: the partials' amplitudes there, f0 0 for noise-only clips
     at_middle = np.clip((t[n_samples // 2] - onset) / attack, 0, 1)[:, None] * np.exp(

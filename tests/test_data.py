@@ -3,8 +3,9 @@
 import dataclasses
 
 import numpy as np
+from scipy import signal as scipy_signal
 
-from sotdemo.data import DataConfig, generate, split
+from sotdemo.data import DataConfig, generate, split, telephone
 
 SMALL = DataConfig(n_clips=200)
 
@@ -113,3 +114,27 @@ def test_loss_targets_bring_every_clip_to_one_peak_and_leave_the_papers_alone():
     assert loss_targets(paper, 0.9) is paper.audio
     realistic = generate(REALISTIC)
     np.testing.assert_allclose(np.abs(loss_targets(realistic, 0.9)).max(axis=1), 0.9, rtol=1e-5)
+
+
+def test_a_share_of_realistic_clips_can_come_through_a_telephone():
+    t = np.arange(16000) / 16000
+    for hz, low, high in ((100.0, 0.0, 0.03), (1000.0, 0.9, 1.1), (5000.0, 0.0, 1e-3)):
+        sine = np.sin(2 * np.pi * hz * t)
+        rms = np.sqrt(np.mean(telephone(sine, 16000)[2000:-2000] ** 2)) / np.sqrt(0.5)
+        assert low <= rms <= high, (hz, rms)
+    base = DataConfig(distribution="realistic", n_clips=60, max_harmonics=20, seed=3)
+    plain = generate(base)
+    assert np.array_equal(generate(dataclasses.replace(base, phone_share=0.0)).audio, plain.audio)  # draws nothing when 0
+    phone = generate(dataclasses.replace(base, phone_share=1.0))
+    spectrum = np.abs(np.fft.rfft(phone.audio.astype(np.float64), axis=1)) ** 2
+    hz = np.fft.rfftfreq(phone.audio.shape[1], 1 / 16000)
+    assert np.all(spectrum[:, hz >= 4000].sum(axis=1) < 1e-3 * spectrum.sum(axis=1))  # nothing above the 8 kHz channel's band
+    # labels: partial k keeps the channel's gain at k·f0 (a per-clip constant aside: peak normalization)
+    k = np.arange(1, 21)
+    clean = (plain.f0_hz > 0) & (np.count_nonzero(plain.amplitudes, axis=1) >= 2)
+    gain = np.abs(scipy_signal.sosfreqz(scipy_signal.butter(4, [300.0, 3400.0], "bandpass", fs=16000, output="sos"),
+                                        worN=np.minimum(plain.f0_hz[clean, None] * k, 8000).ravel(), fs=16000)[1]).reshape(-1, 20)
+    expected = plain.amplitudes[clean] * gain * (plain.f0_hz[clean, None] * k < 4000)
+    ratio = phone.amplitudes[clean] / np.where(expected > 0, expected, np.nan)
+    spread = np.nanmax(ratio, axis=1) / np.nanmin(ratio, axis=1)
+    assert np.nanmax(spread) < 1.02  # every partial scaled alike (the inharmonic stretch moves k·f0 by under 2 %)
