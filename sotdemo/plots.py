@@ -131,15 +131,18 @@ def pitch_figure(
     pyin_times_s: np.ndarray | None = None,
     pyin_f0_hz: np.ndarray | None = None,
     model_name: str = "model",
+    harmonicity: np.ndarray | None = None,
 ) -> go.Figure:
     """The estimated pitch track (voiced frames only) over the input spectrogram, plus pYIN.
 
-    `f0_hz`, `voiced`: `[frames]` at `times_s`; `pyin_f0_hz`: NaN where pYIN finds no pitch.
+    `f0_hz`, `voiced`, `harmonicity` (shown on hover; `voicing.harmonicity`): `[frames]` at
+    `times_s`; `pyin_f0_hz`: NaN where pYIN finds no pitch.
     """
     fig = go.Figure(_heatmap(spec, "input", colorscale="Greys_r"))
     track = np.where(voiced, f0_hz, np.nan)
+    comb = np.full(len(track), np.nan) if harmonicity is None else np.asarray(harmonicity, dtype=np.float64)
     fig.add_trace(go.Scatter(x=times_s, y=track, mode="lines", name=f"f0 ({model_name})", line=dict(color="#00e5ff", width=3),
-                             hovertemplate="%{x:.3f} s: %{y:.1f} Hz<extra>estimate</extra>"))
+                             customdata=comb, hovertemplate="%{x:.3f} s: %{y:.1f} Hz, harmonicity %{customdata:.2f}<extra>estimate</extra>"))
     if pyin_f0_hz is not None:
         fig.add_trace(go.Scatter(x=pyin_times_s, y=pyin_f0_hz, mode="lines", name="pYIN (librosa)",
                                  line=dict(color="#ffb000", width=2, dash="dot"),

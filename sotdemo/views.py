@@ -197,7 +197,7 @@ def estimate_figures(clip: Clip, log_freq: bool = False) -> dict[str, go.Figure]
     resynthesis_spec = plots.spectrogram(r.resynthesis, log_freq=log_freq)
     pyin_times, pyin_f0 = clip.pyin if clip.pyin is not None else (None, None)
     return {
-        "pitch": plots.pitch_figure(input_spec, r.times_s, r.f0_hz, r.voiced, pyin_times, pyin_f0, r.model_name),
+        "pitch": plots.pitch_figure(input_spec, r.times_s, r.f0_hz, r.voiced, pyin_times, pyin_f0, r.model_name, r.harmonicity),
         "amplitudes": plots.amplitude_figure(r.times_s, r.amplitudes, r.voiced),
         "spectrograms": plots.comparison_figure(input_spec, resynthesis_spec),
     }
@@ -208,7 +208,7 @@ def pitch_figure(clip: Clip, log_freq: bool = False) -> go.Figure:
     r = clip.result
     pyin_times, pyin_f0 = clip.pyin if clip.pyin is not None else (None, None)
     return plots.pitch_figure(plots.spectrogram(clip.audio, log_freq=log_freq), r.times_s, r.f0_hz, r.voiced, pyin_times, pyin_f0,
-                              r.model_name)
+                              r.model_name, r.harmonicity)
 
 
 def default_frame(clip: Clip) -> int:

@@ -148,3 +148,15 @@ def test_landscape_gradient_points_to_the_target_for_sot():
         views.landscape_curves(5000.0, 5, ["MSS"])
     with pytest.raises(ValueError, match="choose losses among"):
         views.landscape_curves(440.0, 5, ["L7"])
+
+
+def test_the_api_and_the_pitch_figure_carry_harmonicity(tmp_path):
+    path = tmp_path / "tone.wav"
+    sf.write(path, views.synthesize(196.0, seconds=1.0, noise_db=-80).audio, SR)
+    clip = views.analyse(path, None, downloads=False)
+    data = views.pitch_data(clip)
+    assert len(data["harmonicity"]) == len(data["f0_hz"])
+    assert np.median(data["harmonicity"]) > 0.9 and min(data["harmonicity"]) >= 0.0 and max(data["harmonicity"]) <= 1.0
+    trace = views.estimate_figures(clip)["pitch"].data[1]
+    np.testing.assert_allclose(np.asarray(trace.customdata, dtype=float), clip.result.harmonicity)
+    assert "harmonicity" in trace.hovertemplate and "harmonicity" in views.summary_markdown(clip)
