@@ -208,16 +208,21 @@ def test_long_ffmpeg_files_are_cut_at_sixty_seconds_with_a_warning(tmp_path, nam
     assert abs(peak_hz(loaded.audio[:16000]) - 220) < 2
 
 
-def test_a_video_without_sound_is_a_clear_error(tmp_path):
-    path = tmp_path / "silent film.mp4"
-    with av.open(str(path), "w") as out:
+def write_video_only(path, frames: int = 10, container: str | None = None) -> None:
+    """A black 64x48 MPEG-4 video with no audio stream, `frames` frames at 10 fps."""
+    with av.open(str(path), "w", format=container) as out:
         picture = out.add_stream("mpeg4", rate=10)
         picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
-        for i in range(10):
+        for i in range(frames):
             frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
             frame.pts = i
             out.mux(picture.encode(frame))
         out.mux(picture.encode(None))
+
+
+def test_a_video_without_sound_is_a_clear_error(tmp_path):
+    path = tmp_path / "silent film.mp4"
+    write_video_only(path)
     with pytest.raises(AudioError, match=r"^silent film.mp4: no audio stream \(a video without sound\?\)$"):
         load(path)
 

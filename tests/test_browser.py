@@ -28,9 +28,8 @@ def browser():
         b.close()
 
 
-def test_upload_estimate_and_move_the_transport_slider(browser, app_url, tmp_path):
-    shots = Path(os.environ.get("SOTDEMO_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
+def _page_with_example(browser, app_url):
+    """A new page on the app with the example clip in the audio box, and the list its page errors go to."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -38,6 +37,13 @@ def test_upload_estimate_and_move_the_transport_slider(browser, app_url, tmp_pat
     page.wait_for_selector("#estimate-btn", timeout=30000)
     page.locator("#audio-in input[type=file]").set_input_files(str(EXAMPLE))
     page.wait_for_selector("#audio-in audio, #audio-in .waveform-container, #audio-in wave", state="attached", timeout=30000)
+    return page, errors
+
+
+def test_upload_estimate_and_move_the_transport_slider(browser, app_url, tmp_path):
+    shots = Path(os.environ.get("SOTDEMO_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    page, errors = _page_with_example(browser, app_url)
     page.click("#estimate-btn")
     for plot in ("pitch-plot", "amp-plot", "spec-plot"):
         page.wait_for_selector(f"#{plot} .js-plotly-plot .main-svg", timeout=60000)
@@ -82,13 +88,7 @@ def test_a_video_in_the_file_box_is_estimated_before_the_audio_box(browser, app_
 
     video = tmp_path / "phone video.mp4"
     encode_av(video, np.repeat(faded_tone(44100, 1.5)[:, None], 2, axis=1), 44100, "aac", video=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(app_url)
-    page.wait_for_selector("#estimate-btn", timeout=30000)
-    page.locator("#audio-in input[type=file]").set_input_files(str(EXAMPLE))
-    page.wait_for_selector("#audio-in audio, #audio-in .waveform-container, #audio-in wave", state="attached", timeout=30000)
+    page, errors = _page_with_example(browser, app_url)
     page.locator("#file-in input[type=file]").set_input_files(str(video))
     page.wait_for_selector("#file-in .file-preview, #file-in table", state="attached", timeout=60000)
     page.click("#estimate-btn")

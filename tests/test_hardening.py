@@ -128,16 +128,9 @@ def _pcm_mkv(rate: int):
 
 
 def _video_only(path):
-    import av
+    from test_audio import write_video_only
 
-    with av.open(str(path), "w", format="matroska") as out:
-        picture = out.add_stream("mpeg4", rate=10)
-        picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
-        for i in range(5):
-            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
-            frame.pts = i
-            out.mux(picture.encode(frame))
-        out.mux(picture.encode(None))
+    write_video_only(path, frames=5, container="matroska")
 
 
 def _png(width: int, height: int) -> bytes:
