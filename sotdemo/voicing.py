@@ -32,7 +32,7 @@ import numpy as np
 
 __all__ = [
     "CANDIDATE_PEAKS", "CANDIDATE_RATIOS", "CLEAR_HARMONICITY", "COMB_PARTIALS", "COMB_TOP_HZ", "MIN_CONFIDENCE", "MIN_HARMONICITY",
-    "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower",
+    "MIN_FILL", "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower",
     "below_range_share", "best_comb", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
 ]
 
@@ -50,6 +50,8 @@ CANDIDATE_RATIOS = (1.0, 0.5, 1 / 3, 2 / 3)  # relatives of a pitch that `best_c
 # a weak fundamental answers a partial (2f0, 3f0) or a partial's ratio (3f0/2); answering a subharmonic leaves the comb intact
 CANDIDATE_PEAKS = 3  # posterior maxima besides the decoded pitch whose relatives are candidates
 SUBHARMONIC_TIE = 0.05  # candidates this close to the best comb count as equally harmonic
+FILL_DB = -30.0  # a tooth is occupied when its power is within this of the strongest tooth
+MIN_FILL = 0.7  # a candidate's occupied teeth must fill this share of their span
 
 
 def window_for(f0_hz: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
@@ -63,11 +65,14 @@ def window_for(f0_hz: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     return choice
 
 
-def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray) -> np.ndarray:
+def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray, fill: bool = False) -> np.ndarray:
     """Power on the teeth / power in the band, per frame, from the cumulative power `cum`
     `[frames, bins + 1]` (cum[:, j] = power of bins 0 .. j-1) of bins `step` Hz apart and f0 `[frames]` Hz.
 
-    Band: bins j >= 2 with j·step < (K + 1/4)·f0; tooth k: bins within min(f0/4, TOOTH_BINS bins) of k·f0."""
+    Band: bins j >= 2 with j·step < (K + 1/4)·f0; tooth k: bins within min(f0/4, TOOTH_BINS bins) of k·f0.
+    `fill`: return instead the share of the teeth from the lowest to the highest occupied one that are
+    occupied (power within `FILL_DB` of the strongest tooth): a pitch's partials form a series, a
+    sub-harmonic's comb has every other (or every third, fourth ...) tooth empty."""
     n_bins = cum.shape[1] - 1
     b0 = f0 / step  # f0 in bins
     top = np.minimum(COMB_PARTIALS, np.maximum(np.floor(COMB_TOP_HZ / f0), 1)) + 0.25
@@ -79,11 +84,17 @@ def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray) -> np.ndarray:
     present = hi >= lo
     lo, hi = lo.clip(0, n_bins - 1), hi.clip(0, n_bins - 1)
     teeth = (np.take_along_axis(cum, hi + 1, axis=1) - np.take_along_axis(cum, lo, axis=1)) * present
+    if fill:
+        occupied = teeth > teeth.max(axis=1, keepdims=True) * 10 ** (FILL_DB / 10)
+        k = np.arange(1, teeth.shape[1] + 1)
+        first = np.where(occupied, k, teeth.shape[1] + 1).min(axis=1)
+        last = np.where(occupied, k, 0).max(axis=1)
+        return np.divide(occupied.sum(axis=1), last - first + 1, out=np.zeros(len(f0)), where=last >= first)
     total = cum[np.arange(len(f0)), band_hi + 1] - cum[:, _MIN_BIN]
     return np.divide(teeth.sum(axis=1), total, out=np.zeros(len(f0)), where=total > 0)
 
 
-def _comb_scores(power: "FramePower", f0: np.ndarray, frames: np.ndarray) -> np.ndarray:
+def _comb_scores(power: "FramePower", f0: np.ndarray, frames: np.ndarray, fill: bool = False) -> np.ndarray:
     """`_comb_share` of every pitch in `f0` `[rows, C]` (NaN: skip, scored 0) on frames `frames`
     `[rows]`, each in the window its pitch needs; the cumulative power of a frame is computed once
     per window size, whatever the number of candidates."""
@@ -102,7 +113,7 @@ def _comb_scores(power: "FramePower", f0: np.ndarray, frames: np.ndarray) -> np.
             for column in range(f0.shape[1]):
                 mine = hit[chunk, column]
                 if mine.any():
-                    out[chunk[mine], column] = _comb_share(cum[mine], hz[1], f0[chunk[mine], column])
+                    out[chunk[mine], column] = _comb_share(cum[mine], hz[1], f0[chunk[mine], column], fill)
     return out
 
 
@@ -203,13 +214,16 @@ def comb_candidates(posterior: np.ndarray, f0_hz: np.ndarray, bins_hz: np.ndarra
 def best_comb(audio: np.ndarray | FramePower, candidates_hz: np.ndarray, frames: np.ndarray, lowest_hz: float, highest_hz: float,
               sample_rate: int = 16000, hop_length: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Among the candidate pitches `[rows, C]` of frames `frames` `[rows]` within
-    `lowest_hz`-`highest_hz`, the highest whose harmonicity is within `SUBHARMONIC_TIE` of the
-    best (a comb at f0/2 holds every tooth of f0, so the highest near-best is the pitch):
+    `lowest_hz`-`highest_hz` whose occupied teeth form a series (at least `MIN_FILL` of the teeth
+    between the lowest and the highest occupied one: not the common sub-harmonic of two notes, f0/4
+    under a major third), the highest whose harmonicity is within `SUBHARMONIC_TIE` of the best
+    (a comb at f0/2 holds every tooth of f0, so the highest near-best is the pitch):
     (f0 `[rows]`, its harmonicity `[rows]`; 0 where no candidate is in range)."""
     power = audio if isinstance(audio, FramePower) else FramePower(audio, sample_rate, hop_length)
     candidates = np.asarray(candidates_hz, dtype=np.float64)
     frames = np.asarray(frames)
     allowed = (candidates >= lowest_hz) & (candidates <= highest_hz)
+    allowed &= _comb_scores(power, np.where(allowed, candidates, np.nan), frames, fill=True) >= MIN_FILL
     scores = np.where(allowed, _comb_scores(power, np.where(allowed, candidates, np.nan), frames), -1.0)
     near = scores >= scores.max(axis=1, keepdims=True) - SUBHARMONIC_TIE
     pick = np.argmax(np.where(near & allowed, candidates, -np.inf), axis=1)

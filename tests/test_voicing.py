@@ -80,3 +80,16 @@ def test_the_comb_check_prefers_the_highest_pitch_that_explains_the_spectrum():
     np.testing.assert_allclose(f0, 150.0)  # 75 Hz explains it as well, but 150 is the pitch
     assert np.all(score > 0.95)
     assert np.all(V.harmonicity(power, np.full(len(power(1024)[0]), 225.0))[frames] < 0.6)
+
+
+def test_the_comb_check_does_not_take_the_common_subharmonic_of_two_notes():
+    rng = np.random.default_rng(3)
+    k = np.arange(1, 11)
+    low = signals.harmonic_tone(165.0, k**-1.5, 1.0, rng=rng)
+    high = signals.harmonic_tone(165.0 * 1.25, k**-1.5, 1.0, rng=rng) * 0.5  # a major third above, 6 dB down
+    power = V.FramePower(low + high)
+    frames = np.arange(10, 20)
+    candidates = np.tile([165.0 / 4, 165.0 / 2, 165.0, 165.0 * 1.25], (len(frames), 1))
+    assert np.all(V.harmonicity(power, np.full(len(power(1024)[0]), 165.0 / 4))[frames] > 0.95)  # f0/4 explains both notes
+    f0, _ = V.best_comb(power, candidates, frames, 32.7, 2000.0)
+    np.testing.assert_allclose(f0, 165.0)  # but its teeth 1-3 are empty: not a series
