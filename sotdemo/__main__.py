@@ -41,31 +41,44 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn(warnings: list[str], prefix: str = "") -> None:
-    """Each warning on stderr as `warning: <prefix><text>`, one a line."""
+def _warn(warnings: list[str], file: str) -> None:
+    """Each warning on stderr as `warning: <file>: <text>`, one a line (the loader's name the file already)."""
+    from .audio import display_name
+
+    name = display_name(Path(file).name)
     for text in warnings:
-        print(f"warning: {prefix}{text}", file=sys.stderr)
+        print(f"warning: {text if text.startswith(name) else f'{name}: {text}'}", file=sys.stderr)
+
+
+def csv_names(files: list[str]) -> list[str]:
+    """One distinct CSV name per input: `stem.csv`; where stems repeat (a.m4a, a.webm), the whole
+    file name (`a.m4a.csv`); where whole names repeat (two folders), a number (`a.m4a-2.csv`)."""
+    stems = [Path(f).stem for f in files]
+    names = [Path(f).stem if stems.count(Path(f).stem) == 1 else Path(f).name for f in files]
+    out, seen = [], {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(f"{name}.csv" if seen[name] == 1 else f"{name}-{seen[name]}.csv")
+    return out
 
 
 def _estimate(args: argparse.Namespace) -> int:
-    from .audio import AudioError, display_name, load
-    from .estimate import estimate, write_csv
+    from .audio import AudioError
+    from .estimate import estimate_file, write_csv
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
-    for file in args.files:
+    for file, name in zip(args.files, csv_names(args.files)):
         try:
-            loaded = load(file, max_seconds=None)
-            _warn(loaded.warnings)  # they name the file already
-            result = estimate(loaded.audio, loaded.sample_rate, args.model, args.level_db, args.min_confidence, decoder=args.decoder,
-                              min_harmonicity=args.min_harmonicity)
+            result = estimate_file(file, args.model, level_db=args.level_db, min_confidence=args.min_confidence,
+                                   decoder=args.decoder, min_harmonicity=args.min_harmonicity)
         except AudioError as error:
             print(f"error: {error}", file=sys.stderr)
             failures += 1
             continue
-        _warn(result.warnings, f"{display_name(Path(file).name)}: ")
-        target = out_dir / (Path(file).stem + ".csv")
+        _warn(result.warnings, file)
+        target = out_dir / name
         write_csv(result, target)
         voiced = result.f0_hz[result.voiced]
         median = f"median f0 {np.median(voiced):.1f} Hz" if voiced.size else "no voiced frame"

@@ -30,6 +30,8 @@ import librosa
 import numpy as np
 import torch
 
+from .audio import load as load_audio
+from .audio import prepare
 from .decode import PEAK_HALF_WIDTH, peak_path, read_around, viterbi_path
 from .model import HarmonicModel, load
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, cqt, frame_times
@@ -40,7 +42,7 @@ from .voicing import (
 
 __all__ = [
     "BELOW_RANGE_WARN", "DECODERS", "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_HARMONICITY", "SUBOCTAVE_THRESHOLD",
-    "Estimate", "bfloat16_is_fast", "decode", "estimate", "frame_level_db", "get_model", "infer", "preprocess", "range_warnings",
+    "Estimate", "bfloat16_is_fast", "decode", "estimate", "estimate_file", "frame_level_db", "get_model", "infer", "preprocess", "range_warnings",
     "scale_amplitudes", "suboctave_evidence", "threshold", "write_csv",
 ]
 
@@ -155,10 +157,10 @@ def get_model(name: str | None = None) -> HarmonicModel:
 def preprocess(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """Mono float32 samples `[samples]` at 16 kHz (resampled with soxr if needed).
 
-    Raises ValueError for a non-1-D or empty array."""
+    Raises ValueError for a non-1-D or empty array (`estimate` mixes `[samples, channels]` first)."""
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim != 1:
-        raise ValueError(f"expected mono audio [samples], got shape {audio.shape}")
+        raise ValueError(f"expected mono audio [samples] (or [samples, channels] for `estimate`), got shape {audio.shape}")
     if sample_rate != SAMPLE_RATE:
         audio = librosa.resample(audio, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
     if audio.size == 0:
@@ -222,8 +224,14 @@ def comb_check(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, comb
     return np.stack([frames[better], best[better]], axis=1)
 
 
-def range_warnings(audio: np.ndarray, model: HarmonicModel, voiced: np.ndarray) -> list[str]:
-    """A warning when most of the clip's energy lies below the model's lowest pitch."""
+def range_warnings(audio: np.ndarray, model: HarmonicModel, voiced: np.ndarray, level_db: np.ndarray,
+                   min_level_db: float = DEFAULT_LEVEL_DB) -> list[str]:
+    """What a user should know about the clip's level and range: that no frame reaches the level
+    gate (silence), or that most of its energy lies below the model's lowest pitch."""
+    loudest = float(level_db.max()) if len(level_db) else -np.inf
+    if loudest < min_level_db:
+        return [f"no frame reaches the level gate ({min_level_db:.0f} dBFS RMS; the loudest is "
+                f"{max(loudest, -200):.0f} dBFS): silence or near-silence, nothing voiced"]
     lowest = float(model.config.encoder.fmin_hz)
     share = below_range_share(audio, lowest, SAMPLE_RATE)
     if share < BELOW_RANGE_WARN:
@@ -264,7 +272,9 @@ def estimate(
     `threshold` (voicing) -> `scale_amplitudes` -> synthesizer.
 
     Args:
-        audio: mono samples `[samples]`, float, at `sample_rate` (resampled to 16 kHz if needed).
+        audio: samples `[samples]` or `[samples, channels]` (mixed to mono by `audio.prepare`, which
+            analyses the strongest channel alone when they cancel), float, at `sample_rate`
+            (resampled to 16 kHz if needed).
         model: a loaded model, a checkpoint name (see `model.load`), or None for the default.
         level_db: frames quieter than this RMS (dBFS) are unvoiced.
         min_confidence: frames whose posterior mass within a semitone of the chosen pitch and its
@@ -294,6 +304,10 @@ def estimate(
     bfloat16 = precision == "bfloat16" or (precision == "auto" and bfloat16_is_fast())
     name = model if isinstance(model, str) or model is None else model.config.name
     model = get_model(model) if not isinstance(model, HarmonicModel) else model
+    warnings: list[str] = []
+    if np.ndim(audio) == 2:  # channels: mixed as uploads are (cancelling channels detected), with the same warnings
+        mixed = prepare(np.asarray(audio), sample_rate, max_seconds=None)
+        audio, sample_rate, warnings = mixed.audio, mixed.sample_rate, mixed.warnings
     audio = preprocess(audio, sample_rate)
     spectrum = cqt(audio)  # [frames, 285]
     posterior, amps_t = infer(model, spectrum, bfloat16)
@@ -338,8 +352,22 @@ def estimate(
         resynthesis=resynthesis.astype(np.float32),
         model_name=name or "",
         harmonicity=comb,
-        warnings=range_warnings(audio, model, voiced),
+        warnings=warnings + range_warnings(audio, model, voiced, level, level_db),
     )
+
+
+def estimate_file(path: str | Path, model: HarmonicModel | str | None = None, max_seconds: float | None = None, **options) -> Estimate:
+    """`estimate` on an audio file: `audio.load` (any format it reads; all of it by default, or
+    its first `max_seconds`) then `estimate(..., **options)`. The result's `warnings` hold the
+    loader's (a cut, damage, cancelling channels, clipping) and the estimate's.
+
+    Raises:
+        sotdemo.audio.AudioError: a file that cannot be read or analysed, with a message for the user.
+    """
+    loaded = load_audio(path, max_seconds=max_seconds)
+    result = estimate(loaded.audio, loaded.sample_rate, model, **options)
+    result.warnings[:0] = loaded.warnings
+    return result
 
 
 def write_csv(result: Estimate, path: str | Path) -> None:

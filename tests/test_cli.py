@@ -47,3 +47,26 @@ def test_estimate_prints_the_estimates_warnings_with_the_file_name(tmp_path, cap
     sf.write(path, 0.5 * np.sin(2 * np.pi * 220.0 * np.arange(SR * 70) / SR), SR)  # 70 s: the CLI reads it all, no cut
     assert main(["estimate", str(path), "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().err.splitlines() == ["warning: tone.flac: something the estimate noticed"]
+
+
+def test_every_input_gets_its_own_csv():
+    from sotdemo.__main__ import csv_names
+
+    assert csv_names(["a.wav", "b.flac"]) == ["a.csv", "b.csv"]
+    assert csv_names(["a.m4a", "a.webm", "b.mp4"]) == ["a.m4a.csv", "a.webm.csv", "b.csv"]
+    assert csv_names(["x/a.wav", "y/a.wav", "z/a.wav"]) == ["a.wav.csv", "a.wav-2.csv", "a.wav-3.csv"]
+
+
+@pytest.mark.skipif(not any(SHIPPED.glob("**/model.safetensors")), reason="no shipped default model")
+def test_same_named_inputs_do_not_overwrite_each_other(tmp_path, capsys):
+    t = np.arange(SR) / SR
+    for folder, hz in (("one", 220.0), ("two", 330.0)):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "take.wav", 0.3 * np.sin(2 * np.pi * hz * t), SR)
+    out = tmp_path / "out"
+    assert main(["estimate", str(tmp_path / "one" / "take.wav"), str(tmp_path / "two" / "take.wav"), "--out", str(out)]) == 0
+    medians = []
+    for name in ("take.wav.csv", "take.wav-2.csv"):
+        with open(out / name) as f:
+            medians.append(np.median([float(r["f0_hz"]) for r in csv.DictReader(f) if r["voiced"] == "1"]))
+    assert abs(medians[0] - 220) < 5 and abs(medians[1] - 330) < 5

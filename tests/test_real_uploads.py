@@ -126,3 +126,20 @@ def test_harmonicity_separates_a_tone_from_noise():
     # a sound off the comb (a 25 Hz sine under a 40 Hz comb) scores about 0
     t = np.arange(n) / SR
     assert np.median(harmonicity(np.sin(2 * np.pi * 25 * t), np.full(len(f0), 40.0))) < 0.05
+
+
+def test_estimate_takes_channels_and_warns_when_they_cancel():
+    x = signals.scale_to_dbfs(signals.harmonic_tone(220.0, 1 / np.arange(1, 7), 1.5), -20)
+    result = estimate(np.stack([x, -x], axis=1), SR, resynthesize=False)
+    assert any("channels cancel" in w for w in result.warnings), result.warnings
+    _assert_voiced_at(result, 220.0)
+    assert not estimate(np.stack([x, 0.5 * x], axis=1), SR, resynthesize=False).warnings  # ordinary stereo: mixed, silent
+
+
+@pytest.mark.parametrize("kind", ["zeros", "dither"])
+def test_silence_says_so_and_nothing_else(kind):
+    rng = np.random.default_rng(9)
+    audio = np.zeros(SR) if kind == "zeros" else rng.triangular(-1, 0, 1, SR) / 32768
+    result = estimate(audio, SR, resynthesize=False)
+    assert not result.voiced.any()
+    assert len(result.warnings) == 1 and result.warnings[0].startswith("no frame reaches the level gate"), result.warnings
