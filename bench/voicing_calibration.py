@@ -11,7 +11,7 @@ confidence and harmonicity:
   the `realistic` training distribution (1 s, constant parameters; only frames above -50 dBFS, as its
   clips start late or decay into their noise), voice-like tones (glottal
   source, formants, vibrato, jitter, breath; 70-700 Hz), the same through a telephone channel
-  (300-3400 Hz at 8 kHz), missing-fundamental tones (partials 2-10 or 3-12), tones in white or
+  (300-3400 Hz at 8 kHz), low voices (70-130 Hz, open vowels, 30-80 cents of vibrato), missing-fundamental tones (partials 2-10 or 3-12), tones in white or
   pink noise (SNR 5-30 dB) and a note with the next one, a fifth or a third above, still sounding
   6-12 dB below it (the lower one is the truth);
 - unpitched families (every frame above the level gate should be unvoiced): white, pink, brown
@@ -36,12 +36,15 @@ from sotdemo import signals  # noqa: E402
 from sotdemo.data import DataConfig, generate  # noqa: E402
 from sotdemo.estimate import DEFAULT_LEVEL_DB, estimate, frame_level_db, get_model, preprocess  # noqa: E402
 from sotdemo.spectral import HOP, SAMPLE_RATE  # noqa: E402
+from sotdemo import voicing  # noqa: E402
 from sotdemo.voicing import CLEAR_HARMONICITY, MIN_CONFIDENCE, MIN_HARMONICITY  # noqa: E402
+from sotdemo.voicing import TOOTH_SPREAD as USED_SPREAD  # noqa: E402
 
 SEED = 7000
 CONFIDENCES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-HARMONICITIES = (0.6, 0.65, 0.7, 0.75, 0.8)
+HARMONICITIES = (0.6, 0.65, 0.7, 0.75)
 CLEARS = (0.8, 0.85, 0.9, 0.95, 1.01)  # 1.01: never voiced on harmonicity alone
+SPREADS = (0.0, 0.01, 0.02)
 LEVELS = (-50.0, -55.0, -60.0, -65.0, -70.0)
 REALISTIC_FLOOR_DB = -50.0  # the `realistic` clips' frames scored as pitched
 MAX_FALSE_ALARM = 0.01
@@ -51,7 +54,8 @@ EDGE_S = 0.1
 def _pitched_clips(n: int) -> dict[str, list[tuple[np.ndarray, int, np.ndarray]]]:
     """Family -> [(audio, sample rate, true f0 per 16 kHz sample)]."""
     rng = np.random.default_rng(SEED)
-    out: dict[str, list] = {k: [] for k in ("realistic tones", "voices", "phone voices", "missing fundamental", "tones in noise", "two notes")}
+    out: dict[str, list] = {k: [] for k in ("realistic tones", "voices", "low voices", "phone voices", "missing fundamental", "tones in noise",
+                                            "two notes")}
     data = generate(DataConfig(distribution="realistic", n_clips=3 * n, n_samples=SAMPLE_RATE, max_harmonics=20, f0_max_hz=1600.0,
                                seed=SEED, vibrato_share=0.0, glide_share=0.0, noise_only_share=0.0))
     for audio, f0 in zip(data.audio, data.f0_hz):
@@ -64,6 +68,9 @@ def _pitched_clips(n: int) -> dict[str, list[tuple[np.ndarray, int, np.ndarray]]
         level = rng.uniform(-60, -6)
         out["voices"].append((signals.scale_to_dbfs(audio, level), SAMPLE_RATE, track))
         out["phone voices"].append((signals.scale_to_dbfs(signals.phone_band(audio, SAMPLE_RATE), level), 8000, track))
+        low, low_track = signals.voice(float(rng.uniform(70, 130)), 1.0, rng, vowel=str(rng.choice(["a", "o", "e"])),
+                                       vibrato_cents=rng.uniform(30, 80), jitter=rng.uniform(0, 0.008), breath_db=rng.uniform(-40, -20))
+        out["low voices"].append((signals.scale_to_dbfs(low, rng.uniform(-40, -6)), SAMPLE_RATE, low_track))
     for _ in range(n):
         f0 = float(np.exp(rng.uniform(np.log(60), np.log(1000))))
         lowest = int(rng.integers(2, 4))
@@ -152,21 +159,25 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     model = get_model(args.model)
     pitched_clips, unpitched_clips = _pitched_clips(args.clips), _unpitched_clips(args.clips)
-    grid = []
+    grid = []  # ((confidence, harmonicity, clear, level, spread), recall per family, false alarms per family)
     stats = {}
-    for h in HARMONICITIES:
-        pitched = _analyse(model, pitched_clips, h, True)
-        unpitched = _analyse(model, unpitched_clips, h, False)
-        stats[h] = (pitched, unpitched)
-        for c in CONFIDENCES:
-            for clear in CLEARS:
-                for level in LEVELS:
-                    recall = {f: float((_voiced(v, c, h, clear, level) & v["correct"]).mean()) for f, v in pitched.items()}
-                    false_alarm = {f: float(_voiced(v, c, h, clear, level).mean()) for f, v in unpitched.items()}
-                    grid.append((c, h, clear, level, recall, false_alarm))
-    allowed = [g for g in grid if max(g[5].values()) <= MAX_FALSE_ALARM]
-    best = max(allowed, key=lambda g: (round(min(g[4].values()), 3), round(float(np.mean(list(g[4].values()))), 3), -max(g[5].values()), g[3]))
-    used = (MIN_CONFIDENCE, MIN_HARMONICITY, CLEAR_HARMONICITY, DEFAULT_LEVEL_DB)
+    for spread in SPREADS:
+        voicing.TOOTH_SPREAD = spread
+        for h in HARMONICITIES:
+            pitched = _analyse(model, pitched_clips, h, True)
+            unpitched = _analyse(model, unpitched_clips, h, False)
+            stats[h, spread] = (pitched, unpitched)
+            for c in CONFIDENCES:
+                for clear in CLEARS:
+                    for level in LEVELS:
+                        recall = {f: float((_voiced(v, c, h, clear, level) & v["correct"]).mean()) for f, v in pitched.items()}
+                        false_alarm = {f: float(_voiced(v, c, h, clear, level).mean()) for f, v in unpitched.items()}
+                        grid.append(((c, h, clear, level, spread), recall, false_alarm))
+    voicing.TOOTH_SPREAD = USED_SPREAD
+    allowed = [g for g in grid if max(g[2].values()) <= MAX_FALSE_ALARM]
+    best = max(allowed, key=lambda g: (round(min(g[1].values()), 3), round(float(np.mean(list(g[1].values()))), 3), -max(g[2].values()),
+                                       g[0][3]))
+    used = (MIN_CONFIDENCE, MIN_HARMONICITY, CLEAR_HARMONICITY, DEFAULT_LEVEL_DB, USED_SPREAD)
 
     name = args.model or "default"
     lines = [
@@ -182,25 +193,26 @@ def main(argv: list[str] | None = None) -> int:
         "**Recall** counts frames voiced *and* within 50 cents of the truth (a frame voiced at a wrong pitch is not recalled). "
         f"Chosen: the thresholds with the highest lowest recall among those with every false-alarm rate ≤ {100 * MAX_FALSE_ALARM:.0f} % "
         "(ties: the higher mean recall, the lower false alarms, the higher level gate): "
-        f"**confidence ≥ {best[0]}, harmonicity ≥ {best[1]}, clear ≥ {best[2]}, level ≥ {best[3]} dBFS**. `sotdemo` uses confidence ≥ "
-        f"{used[0]}, harmonicity ≥ {used[1]}, clear ≥ {used[2]}, level ≥ {used[3]} dBFS.",
+        f"**confidence ≥ {best[0][0]}, harmonicity ≥ {best[0][1]}, clear ≥ {best[0][2]}, level ≥ {best[0][3]} dBFS, tooth spread "
+        f"{best[0][4]}**. `sotdemo` uses confidence ≥ {used[0]}, harmonicity ≥ {used[1]}, clear ≥ {used[2]}, level ≥ {used[3]} dBFS, "
+        f"tooth spread {used[4]} (`voicing.TOOTH_SPREAD`: teeth widen by this share of k·f0, for vibrato).",
         "",
         "## Recall on pitched families and false alarms on unpitched ones (%), selected rows",
         "",
     ]
-    families_p, families_u = list(stats[HARMONICITIES[0]][0]), list(stats[HARMONICITIES[0]][1])
-    lines.append("| confidence | harmonicity | clear | level dBFS | " + " | ".join(f"recall: {f}" for f in families_p) + " | "
+    families_p, families_u = list(grid[0][1]), list(grid[0][2])
+    lines.append("| confidence | harmonicity | clear | level dBFS | tooth spread | " + " | ".join(f"recall: {f}" for f in families_p) + " | "
                  + " | ".join(f"FA: {f}" for f in families_u) + " |")
-    lines.append("|" + "---:|" * (4 + len(families_p) + len(families_u)))
-    for c, h, clear, level, recall, false_alarm in grid:
-        mark = " (used)" if (c, h, clear, level) == used else ""
-        mark += " (chosen)" if (c, h, clear, level) == best[:4] else ""
-        one_off = sum(a != b for a, b in zip((c, h, clear, level), used))
+    lines.append("|" + "---:|" * (5 + len(families_p) + len(families_u)))
+    for key, recall, false_alarm in grid:
+        mark = " (used)" if key == used else ""
+        mark += " (chosen)" if key == best[0] else ""
+        one_off = sum(a != b for a, b in zip(key, used))
         if not mark and one_off != 1:  # the used thresholds and every row that changes one of them
             continue
-        lines.append(f"| {c}{mark} | {h} | {clear} | {level} | " + " | ".join(f"{100 * recall[f]:.1f}" for f in families_p) + " | "
-                     + " | ".join(f"{100 * false_alarm[f]:.1f}" for f in families_u) + " |")
-    pitched, unpitched = stats[used[1]] if used[1] in stats else stats[best[1]]
+        lines.append(f"| {key[0]}{mark} | {key[1]} | {key[2]} | {key[3]} | {key[4]} | " + " | ".join(f"{100 * recall[f]:.1f}" for f in families_p)
+                     + " | " + " | ".join(f"{100 * false_alarm[f]:.1f}" for f in families_u) + " |")
+    pitched, unpitched = stats.get((used[1], used[4]), stats[best[0][1], best[0][4]])
     lines += ["", f"## Per family at harmonicity {used[1]}: frames, pitch accuracy, quantiles of the two measures", "",
               "| family | frames | RPA % (all frames) | confidence 5/50 % | harmonicity 5/50/95 % |", "|---|---:|---:|---:|---:|"]
     for f, v in pitched.items():

@@ -10,10 +10,15 @@ CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
   posterior often has a second mode an octave up, which the soft-argmax averages in (+347 cents
   on a violin G3) and the local mean ignores (results/bench_real_decoding.md), and for a few
   frames its peak can sit on another partial, which the path steps over
-  (results/bench_real_viterbi.md);
-- `confidence`: the mass of the posterior within ±1 semitone of the chosen bin, 0..1: how much
-  of it agrees with the estimate;
-- `voiced`: level gate (frame RMS >= `level_db` dBFS) and `confidence >= min_confidence`;
+  (results/bench_real_viterbi.md). Then f0 is checked against the spectrum: the octave check
+  (f0/2, f0/3 where a series of partials stands between the harmonics) and the comb check
+  (`comb_check`: an f0 whose harmonic comb misses the spectrum is replaced by the relative of the
+  posterior's peaks that explains it, `voicing.best_comb`);
+- `confidence`: the mass of the posterior within ±1 semitone of the chosen pitch and of its
+  octave relatives, 0..1 (`voicing.octave_confidence`): how much of it agrees on the pitch class;
+- `harmonicity`: the share of the frame's power on the harmonic comb of f0 (`voicing.harmonicity`);
+- `voiced`: level gate (frame RMS >= `level_db` dBFS), harmonicity >= `min_harmonicity`, and
+  either harmonicity >= `clear_harmonicity` or confidence >= `min_confidence` (`threshold`);
 - `amplitudes`: the encoder's K harmonic amplitudes rescaled so that the harmonic tone they
   make has the RMS of the input frame (the encoder sees LayerNorm-ed frames and is blind to
   level); zero on unvoiced frames.
@@ -46,7 +51,7 @@ __all__ = [
     "scale_amplitudes", "suboctave_evidence", "threshold", "write_csv",
 ]
 
-DEFAULT_LEVEL_DB = -65.0  # bench/voicing_calibration.py (with harmonicity rejecting noise, the gate only keeps out near-silence)
+DEFAULT_LEVEL_DB = -60.0  # bench/voicing_calibration.py (with harmonicity rejecting noise, the gate only keeps out near-silence)
 DEFAULT_MIN_CONFIDENCE = MIN_CONFIDENCE  # bench/voicing_calibration.py
 DEFAULT_MIN_HARMONICITY = MIN_HARMONICITY  # bench/voicing_calibration.py
 _HIGHEST_PITCH_HZ = 2000.0  # the comb check's highest candidate: the training distributions' top f0

@@ -36,14 +36,15 @@ __all__ = [
     "below_range_share", "best_comb", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
 ]
 
-MIN_HARMONICITY = 0.65  # bench/voicing_calibration.py
-MIN_CONFIDENCE = 0.2  # bench/voicing_calibration.py
+MIN_HARMONICITY = 0.7  # bench/voicing_calibration.py
+MIN_CONFIDENCE = 0.6  # bench/voicing_calibration.py
 CLEAR_HARMONICITY = 0.8  # voiced whatever the posterior says: bench/voicing_calibration.py
 COMB_PARTIALS = 20  # the synthesizer's partials
 COMB_TOP_HZ = 5000.0  # the comb stops here: voices and most instruments carry little above, noise does
 WINDOWS = (1024, 2048, 4096, 8192)  # STFT sizes at 16 kHz (64 ... 512 ms)
 _LOBES = 12  # a window resolves the comb when f0 spans this many bins (a Hann main lobe is 4 bins wide)
 TOOTH_BINS = 2  # a tooth reaches this many bins either side of k·f0 (a Hann main lobe), at most f0/4
+TOOTH_SPREAD = 0.01  # ... plus this share of k·f0 (a vibrato's swing within the window), still at most f0/4
 OCTAVE_RELATIVES = (-2, -1, 1, 2)  # octaves from the chosen pitch whose posterior mass counts as agreement
 _MIN_BIN = 2  # bins below this hold the window's DC leakage and are left out
 CANDIDATE_RATIOS = (1.0, 0.5, 1 / 3, 2 / 3)  # relatives of a pitch that `best_comb` weighs: an encoder that misses
@@ -69,7 +70,8 @@ def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray, fill: bool = False
     """Power on the teeth / power in the band, per frame, from the cumulative power `cum`
     `[frames, bins + 1]` (cum[:, j] = power of bins 0 .. j-1) of bins `step` Hz apart and f0 `[frames]` Hz.
 
-    Band: bins j >= 2 with j·step < (K + 1/4)·f0; tooth k: bins within min(f0/4, TOOTH_BINS bins) of k·f0.
+    Band: bins j >= 2 with j·step < (K + 1/4)·f0; tooth k: bins within min(f0/4, TOOTH_BINS bins
+    + TOOTH_SPREAD·k·f0) of k·f0.
     `fill`: return instead the share of the teeth from the lowest to the highest occupied one that are
     occupied (power within `FILL_DB` of the strongest tooth): a pitch's partials form a series, a
     sub-harmonic's comb has every other (or every third, fourth ...) tooth empty."""
@@ -77,10 +79,10 @@ def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray, fill: bool = False
     b0 = f0 / step  # f0 in bins
     top = np.minimum(COMB_PARTIALS, np.maximum(np.floor(COMB_TOP_HZ / f0), 1)) + 0.25
     band_hi = np.clip(np.ceil(top * b0) - 1, _MIN_BIN - 1, n_bins - 1).astype(int)  # the last bin below top·f0
-    half = np.minimum(0.25 * b0, TOOTH_BINS)
     centres = np.arange(1, COMB_PARTIALS + 1)[None, :] * b0[:, None]  # [frames, K]
-    lo = np.maximum(np.ceil(centres - half[:, None] - 1e-9), _MIN_BIN).astype(int)
-    hi = np.minimum(np.floor(centres + half[:, None] + 1e-9), band_hi[:, None]).astype(int)
+    half = np.minimum(0.25 * b0[:, None], TOOTH_BINS + TOOTH_SPREAD * centres)  # [frames, K] in bins
+    lo = np.maximum(np.ceil(centres - half - 1e-9), _MIN_BIN).astype(int)
+    hi = np.minimum(np.floor(centres + half + 1e-9), band_hi[:, None]).astype(int)
     present = hi >= lo
     lo, hi = lo.clip(0, n_bins - 1), hi.clip(0, n_bins - 1)
     teeth = (np.take_along_axis(cum, hi + 1, axis=1) - np.take_along_axis(cum, lo, axis=1)) * present
@@ -167,8 +169,9 @@ def harmonicity(audio: np.ndarray | FramePower, f0_hz: np.ndarray, sample_rate: 
             (the CQT's framing).
     Frame i's power spectrum is a Hann STFT centred there, of the size `window_for` gives its f0;
     the band runs from bin 2 to (K + 1/4)·f0 with K the number of partials up to `COMB_TOP_HZ`
-    (at most `COMB_PARTIALS`, at least 1); the teeth are the bins within `TOOTH_BINS` bins (at
-    most f0/4) of k·f0, k >= 1. White noise scores 0.2-0.5, a harmonic tone about 1.
+    (at most `COMB_PARTIALS`, at least 1); the teeth are the bins within `TOOTH_BINS` bins plus
+    `TOOTH_SPREAD`·k·f0 (a vibrato's swing; at most f0/4) of k·f0, k >= 1. White noise scores
+    0.1-0.5, a harmonic tone about 1.
     """
     power = audio if isinstance(audio, FramePower) else FramePower(audio, sample_rate, hop_length)
     f0 = np.asarray(f0_hz, dtype=np.float64)

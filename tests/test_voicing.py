@@ -18,8 +18,8 @@ def _share_by_definition(power: np.ndarray, hz: np.ndarray, f0: np.ndarray) -> n
     nearest = np.rint(ratio)
     top = np.minimum(V.COMB_PARTIALS, np.maximum(np.floor(V.COMB_TOP_HZ / f0), 1)) + 0.25
     band = (ratio < top[:, None]) & (np.arange(len(hz)) >= 2)[None, :]
-    half = np.minimum(0.25, V.TOOTH_BINS * (hz[1] - hz[0]) / f0)
-    tooth = band & (np.abs(ratio - nearest) <= half[:, None]) & (nearest >= 1)
+    half = np.minimum(0.25, V.TOOTH_BINS * (hz[1] - hz[0]) / f0[:, None] + V.TOOTH_SPREAD * nearest)  # in units of f0
+    tooth = band & (np.abs(ratio - nearest) <= half) & (nearest >= 1)
     total = (power * band).sum(axis=1)
     return np.divide((power * tooth).sum(axis=1), total, out=np.zeros(len(f0)), where=total > 0)
 
