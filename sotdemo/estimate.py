@@ -47,8 +47,9 @@ from .voicing import (
 
 __all__ = [
     "BELOW_RANGE_WARN", "DECODERS", "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_HARMONICITY", "SUBOCTAVE_THRESHOLD",
-    "Estimate", "bfloat16_is_fast", "decode", "estimate", "estimate_file", "frame_level_db", "get_model", "infer", "preprocess", "range_warnings",
-    "scale_amplitudes", "suboctave_evidence", "threshold", "write_csv",
+    "Estimate", "bfloat16_is_fast", "comb_check", "comb_check_step", "decode", "estimate", "estimate_file", "frame_level_db",
+    "get_model", "infer", "octave_check_step", "preprocess", "range_warnings", "scale_amplitudes", "suboctave_evidence", "threshold",
+    "write_csv",
 ]
 
 DEFAULT_LEVEL_DB = -60.0  # bench/voicing_calibration.py (with harmonicity rejecting noise, the gate only keeps out near-silence)
@@ -214,6 +215,44 @@ def threshold(level_db: np.ndarray, confidence: np.ndarray, harmonicity_: np.nda
     return (level_db >= min_level_db) & (agreed | (harmonicity_ >= max(clear_harmonicity, min_harmonicity)))
 
 
+def octave_check_step(power: FramePower, cqt_frames: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor, loud: np.ndarray,
+                      model: HarmonicModel) -> tuple[np.ndarray, torch.Tensor]:
+    """f0 `[frames]` divided by 2, then by 3, on the `loud` frames whose spectrum holds a series of
+    partials between its harmonics (`suboctave_evidence`), never below the model's lowest pitch;
+    the amplitudes `[frames, K]` re-indexed (f0/2) or read off the spectrum (f0/3) there. Below
+    the level gate the noise floor has peaks anywhere, so those frames are left alone."""
+    f0 = np.asarray(f0_hz, dtype=np.float32).copy()  # the synthesizer's precision
+    for divisor in SUBHARMONIC_DIVISORS:
+        in_range = f0 / divisor >= model.config.encoder.fmin_hz
+        flagged = loud & in_range & (suboctave_evidence(cqt_frames, f0, divisor) > SUBOCTAVE_THRESHOLD)
+        if divisor == 2:
+            amplitudes = _octave_down(amplitudes, cqt_frames, torch.from_numpy(f0), flagged)
+        elif flagged.any():
+            rows = np.flatnonzero(flagged)
+            amplitudes[rows] = torch.from_numpy(comb_amplitudes(power, f0[rows] / divisor, frames=rows)).float()
+        f0 = np.where(flagged, f0 / np.float32(divisor), f0)
+    return f0, amplitudes
+
+
+def comb_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor, comb: np.ndarray,
+                    confidence: np.ndarray, loud: np.ndarray, model: HarmonicModel,
+                    min_harmonicity: float = DEFAULT_MIN_HARMONICITY) -> tuple[np.ndarray, torch.Tensor, np.ndarray, np.ndarray]:
+    """On the `loud` frames whose harmonicity `comb` is below `min_harmonicity`, the pitch replaced
+    where `comb_check` finds a better one: returns f0 `[frames]`, amplitudes `[frames, K]` (read
+    off the spectrum there), harmonicity and confidence `[frames]` (the posterior's mass around
+    the new pitch and its octaves), the other frames unchanged."""
+    f0, comb, confidence = f0_hz.copy(), comb.copy(), confidence.copy()
+    replace = comb_check(power, posterior, f0, comb, np.flatnonzero(loud & (comb < min_harmonicity)), model, min_harmonicity)
+    if len(replace):
+        rows = replace[:, 0].astype(int)
+        f0[rows] = replace[:, 1].astype(np.float32)
+        amplitudes[rows] = torch.from_numpy(comb_amplitudes(power, replace[:, 1], frames=rows)).float()
+        comb[rows] = harmonicity(power, f0)[rows]
+        moved = np.abs(model.encoder.log2_bins.numpy()[None, :] - np.log2(replace[:, 1])[:, None]).argmin(axis=1)
+        confidence[rows] = octave_confidence(posterior[rows], moved, model.config.encoder.bins_per_octave, PEAK_HALF_WIDTH)
+    return f0, amplitudes, comb, confidence
+
+
 def comb_check(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, comb: np.ndarray, frames: np.ndarray,
                model: HarmonicModel, min_harmonicity: float = DEFAULT_MIN_HARMONICITY) -> np.ndarray:
     """The frames `frames` (indices) whose f0 to replace by a relative that the spectrum's comb
@@ -273,8 +312,8 @@ def estimate(
 ) -> Estimate:
     """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
 
-    preprocess -> CQT -> `infer` (encoder) -> `decode` (path, f0, confidence) -> octave check ->
-    `threshold` (voicing) -> `scale_amplitudes` -> synthesizer.
+    `preprocess` -> CQT -> `infer` (encoder) -> `decode` (path, f0, confidence) -> `octave_check_step`
+    -> `voicing.harmonicity` -> `comb_check_step` -> `threshold` (voicing) -> `scale_amplitudes` -> synthesizer.
 
     Args:
         audio: samples `[samples]` or `[samples, channels]` (mixed to mono by `audio.prepare`, which
@@ -317,31 +356,16 @@ def estimate(
     spectrum = cqt(audio)  # [frames, 285]
     posterior, amps_t = infer(model, spectrum, bfloat16)
     _, f0_hz, confidence = decode(posterior, model, decoder)
+    f0_hz = f0_hz.astype(np.float32)
     level = frame_level_db(audio, len(spectrum))
     loud = level >= level_db
-    f0_t = torch.from_numpy(f0_hz).float()
     power = FramePower(audio, SAMPLE_RATE, HOP)
-    if octave_check:  # frames above the level gate: below it, the noise floor has peaks anywhere
-        for divisor in SUBHARMONIC_DIVISORS:
-            in_range = f0_t.numpy() / divisor >= model.config.encoder.fmin_hz  # the pitch must stay in the model's range
-            flagged = loud & in_range & (suboctave_evidence(spectrum, f0_t.numpy(), divisor) > SUBOCTAVE_THRESHOLD)
-            if divisor == 2:
-                amps_t = _octave_down(amps_t, spectrum, f0_t, flagged)
-            elif flagged.any():
-                rows = np.flatnonzero(flagged)
-                amps_t[rows] = torch.from_numpy(comb_amplitudes(power, f0_t.numpy()[rows] / divisor, frames=rows)).float()
-            f0_t = torch.where(torch.from_numpy(flagged), f0_t / divisor, f0_t)
-    comb = harmonicity(power, f0_t.numpy())
-    if octave_check:  # frames that would be unvoiced because the comb of f0 misses the spectrum
-        replace = comb_check(power, posterior, f0_t.numpy(), comb, np.flatnonzero(loud & (comb < min_harmonicity)), model, min_harmonicity)
-        if len(replace):
-            rows = replace[:, 0].astype(int)
-            f0_t[rows] = torch.from_numpy(replace[:, 1]).float()
-            amps_t[rows] = torch.from_numpy(comb_amplitudes(power, replace[:, 1], frames=rows)).float()
-            comb[rows] = harmonicity(power, f0_t.numpy())[rows]
-            log2_bins = model.encoder.log2_bins.numpy()
-            moved = np.abs(log2_bins[None, :] - np.log2(replace[:, 1])[:, None]).argmin(axis=1)
-            confidence[rows] = octave_confidence(posterior[rows], moved, model.config.encoder.bins_per_octave, PEAK_HALF_WIDTH)
+    if octave_check:
+        f0_hz, amps_t = octave_check_step(power, spectrum, f0_hz, amps_t, loud, model)
+    comb = harmonicity(power, f0_hz)
+    if octave_check:
+        f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, loud, model, min_harmonicity)
+    f0_t = torch.from_numpy(f0_hz).float()
     voiced = threshold(level, confidence, comb, level_db, min_confidence, min_harmonicity, clear_harmonicity)
     amplitudes = scale_amplitudes(amps_t, f0_t, audio, voiced)
     if resynthesize:
