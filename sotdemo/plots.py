@@ -197,6 +197,21 @@ def synthesis_figure(times_s: np.ndarray, true_f0_hz: np.ndarray, f0_hz: np.ndar
     return fig
 
 
+def harmonic_amplitudes_figure(estimated: np.ndarray, true: np.ndarray | None = None) -> go.Figure:
+    """True vs estimated harmonic amplitudes, each relative to its strongest partial, in dB:
+    `estimated` `[K]`, `true` `[<= K]` (linear; None: the estimate alone)."""
+    fig = go.Figure()
+    k = np.arange(1, len(estimated) + 1)
+    if true is not None:
+        fig.add_trace(go.Bar(x=np.arange(1, len(true) + 1), y=20 * np.log10(np.maximum(true, 1e-4)) + 80, base=-80, name="ground truth",
+                             marker_color="#333", opacity=0.35, hovertemplate="partial %{x}: %{y:.1f} dB<extra>truth</extra>"))
+    fig.add_trace(go.Scatter(x=k, y=20 * np.log10(np.maximum(estimated, 1e-4)), mode="lines+markers", name="estimate",
+                             line=dict(color=_PALETTE[1], width=2), hovertemplate="partial %{x}: %{y:.1f} dB<extra>estimate</extra>"))
+    fig.update_layout(title="Harmonic amplitudes: ground truth vs estimate (median over voiced frames)",
+                      xaxis=dict(title="partial k", dtick=1), yaxis=dict(title="dB re the strongest", range=[-80, 5]), **_LAYOUT)
+    return fig
+
+
 # ----------------------------------------------------------------------------------------------
 # transport plan views (one spectral frame)
 # ----------------------------------------------------------------------------------------------

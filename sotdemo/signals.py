@@ -20,6 +20,7 @@ from scipy import signal as scipy_signal
 
 __all__ = [
     "NOISE_COLOURS", "VOWELS", "coloured_noise", "harmonic_tone", "missing_fundamental", "phone_band", "scale_to_dbfs", "voice",
+    "voice_partials",
 ]
 
 NoiseColour = Literal["white", "pink", "brown", "rumble"]
@@ -80,6 +81,14 @@ def _formant_gain(hz: np.ndarray, formants: tuple[tuple[float, float], ...]) -> 
     for centre, bandwidth in formants:
         gain *= centre**2 / np.sqrt((centre**2 - hz**2) ** 2 + (bandwidth * hz) ** 2)
     return gain
+
+
+def voice_partials(f0_hz: float, vowel: str, n_partials: int, tilt_db_per_octave: float = -12.0, sample_rate: int = 16000) -> np.ndarray:
+    """Linear amplitudes `[n_partials]` of a steady `voice` at `f0_hz` before peak normalization:
+    the glottal tilt times the vowel's formant gain at k·f0 (0 at or above Nyquist)."""
+    k = np.arange(1, n_partials + 1)
+    hz = k * f0_hz
+    return 10 ** (tilt_db_per_octave * np.log2(k) / 20) * _formant_gain(hz, VOWELS[vowel]) * (hz < sample_rate / 2)
 
 
 def voice(

@@ -29,7 +29,7 @@ from .audio import MAX_SECONDS, AudioError
 from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_HARMONICITY
 from .voicing import CLEAR_HARMONICITY
 from .model import available
-from .plots import landscape_figure, race_figure, synthesis_figure
+from .plots import harmonic_amplitudes_figure, landscape_figure, race_figure, synthesis_figure
 
 __all__ = ["CACHE_TTL_S", "EXAMPLES_DIR", "MAX_FILE_SIZE", "MAX_UPLOAD_MB", "QUEUE_SIZE", "UPLOAD_TYPES", "WORKERS", "build"]
 
@@ -60,9 +60,11 @@ pitch posterior that agrees, or a clearly harmonic frame): thresholds under *Voi
 **amplitude** map shows how strong each harmonic k·f0 is over time, and the two spectrograms below compare the input
 with the resynthesis on shared axes: what the model did not capture (noise, inharmonic partials) is missing below."""
 
-SYNTH_HELP = """Make a tone whose f0 you know, then see what the model makes of it. Tilt sets how fast the harmonics
-fade (dB per octave), vibrato wobbles the pitch, noise is white noise relative to the tone. The figure draws the
-true f0 next to the estimate; RPA is the share of frames within 50 cents (a quarter tone) of the truth."""
+SYNTH_HELP = """Make a tone whose f0 you know, a plain harmonic tone or a **sung vowel** (a glottal source through the
+vowel's formants, with a little jitter and breath), then see what the model makes of it. Tilt sets how fast the harmonics
+fade (dB per octave), vibrato wobbles the pitch, noise is white noise relative to the tone. The figures draw the
+true f0 next to the estimate (RPA is the share of frames within 50 cents, a quarter tone, of the truth) and the true
+harmonic amplitudes next to the estimated ones: the other half of harmonic parameter estimation."""
 
 TRANSPORT_HELP = """One frame of the last clip you estimated or synthesized: the input is the **target** (green, up),
 the resynthesis the **prediction** (purple, down), both as mass over frequency. Each line of the transport plan carries
@@ -166,12 +168,12 @@ def redraw(clip: views.Clip | None, log_freq: bool) -> tuple:
 
 
 @_guard("Synthesis")
-def run_synthesize(f0, n_harmonics, tilt, noise_db, vibrato_hz, vibrato_cents, seconds, model) -> tuple:
-    synth = views.synthesize(f0, int(n_harmonics), tilt, noise_db, vibrato_hz, vibrato_cents, seconds)
-    clip = views.analyse_synthesized(synth, model, name=f"synthesized {f0:g} Hz tone")
+def run_synthesize(f0, n_harmonics, tilt, noise_db, vibrato_hz, vibrato_cents, seconds, model, source="harmonic tone") -> tuple:
+    synth = views.synthesize(f0, int(n_harmonics), tilt, noise_db, vibrato_hz, vibrato_cents, seconds, source=source)
+    clip = views.analyse_synthesized(synth, model, name=f"synthesized {f0:g} Hz {source}")
     r = clip.result
     return ((16000, synth.audio), views.summary_markdown(clip), synthesis_figure(r.times_s, clip.true_f0_hz, r.f0_hz, r.voiced),
-            clip.wav_path, clip, _slider_for(clip))
+            harmonic_amplitudes_figure(*views.amplitude_comparison(clip)), clip.wav_path, clip, _slider_for(clip))
 
 
 @_guard("Transport plan")
@@ -256,9 +258,10 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
                 gr.Markdown(SYNTH_HELP)
                 with gr.Row():
                     with gr.Column():
+                        s_source = gr.Dropdown(list(views.SOURCES), value=views.SOURCES[0], label="source", elem_id="synth-source")
                         s_f0 = gr.Slider(40, 2000, value=220, step=1, label="f0 [Hz]")
-                        s_harm = gr.Slider(1, 20, value=8, step=1, label="number of harmonics")
-                        s_tilt = gr.Slider(-24, 0, value=-6, step=1, label="tilt [dB per octave]")
+                        s_harm = gr.Slider(1, 20, value=8, step=1, label="number of harmonics (a vowel has all; these are compared)")
+                        s_tilt = gr.Slider(-24, 0, value=-6, step=1, label="tilt [dB per octave] (a voice: about -12)")
                         s_noise = gr.Slider(-80, 0, value=-60, step=1, label="noise [dB re tone]")
                     with gr.Column():
                         s_vib_hz = gr.Slider(0, 10, value=5, step=0.5, label="vibrato rate [Hz]")
@@ -269,7 +272,9 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
                     synth_audio = gr.Audio(label="Synthesized tone", interactive=False)
                     synth_resynthesis = gr.Audio(label="Model's resynthesis", type="filepath", interactive=False)
                 synth_summary = gr.Markdown()
-                synth_plot = gr.Plot(label="Ground truth vs estimate")
+                with gr.Row():
+                    synth_plot = gr.Plot(label="Ground truth vs estimate")
+                    synth_amp_plot = gr.Plot(label="Harmonic amplitudes: ground truth vs estimate", elem_id="synth-amp-plot")
 
             with gr.Tab("Transport plan", id="transport"):
                 gr.Markdown(TRANSPORT_HELP)
@@ -322,8 +327,8 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
         estimate_btn.click(run_estimate, [audio_in, file_in, model, log_freq, min_conf, level_gate, min_harm], estimate_outputs, **private,
                            **cpu).success(add_pyin, [clip_state, log_freq], [pitch_plot, clip_state], **private, **cpu)
         log_freq.change(redraw, [clip_state, log_freq], [pitch_plot, amp_plot, spec_plot], **private, **cpu)
-        synth_btn.click(run_synthesize, [s_f0, s_harm, s_tilt, s_noise, s_vib_hz, s_vib_ct, s_seconds, model],
-                        [synth_audio, synth_summary, synth_plot, synth_resynthesis, clip_state, frame], **private, **cpu)
+        synth_btn.click(run_synthesize, [s_f0, s_harm, s_tilt, s_noise, s_vib_hz, s_vib_ct, s_seconds, model, s_source],
+                        [synth_audio, synth_summary, synth_plot, synth_amp_plot, synth_resynthesis, clip_state, frame], **private, **cpu)
         gr.on([frame.change, n_fft.change, logf.change, cutoff.change, p.change], run_transport, transport_inputs,
               transport_outputs, trigger_mode="always_last", **private, **cpu)
         play_btn.click(play_frames, [clip_state, frame], [frame], concurrency_limit=PLAY_LIMIT, **private)

@@ -31,7 +31,8 @@ import plotly.graph_objects as go
 import soundfile as sf
 import torch
 
-from . import ot, plots
+from . import ot, plots, signals
+from .signals import VOWELS
 from .audio import AudioError, LoadedAudio, display_name, load, prepare
 from .config import load_config
 from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_HARMONICITY, Estimate, estimate, write_csv
@@ -43,7 +44,7 @@ from .synth import harmonic_synth
 
 __all__ = [
     "Clip", "LOSSES", "Synthesized", "TransportView", "analyse", "default_model", "descent_race", "estimate_figures",
-    "frame_spectra", "landscape_curves", "models_markdown", "pitch_data", "pyin_track", "summary_markdown", "synthesize",
+    "SOURCES", "amplitude_comparison", "frame_spectra", "landscape_curves", "models_markdown", "pitch_data", "pyin_track", "summary_markdown", "synthesize",
     "transport_view",
 ]
 
@@ -65,6 +66,7 @@ class Clip:
     wav_path: str | None = None
     lsd_db: float = float("nan")
     true_f0_hz: np.ndarray | None = None  # [frames] when the clip was synthesized
+    true_amplitudes: np.ndarray | None = None  # [K] relative partial amplitudes when the clip was synthesized
     pyin: tuple[np.ndarray, np.ndarray] | None = None  # (times_s, f0_hz) once computed
 
 
@@ -248,10 +250,14 @@ def pitch_data(clip: Clip) -> dict:
 # ----------------------------------------------------------------------------------------------
 # Synthesize
 # ----------------------------------------------------------------------------------------------
+SOURCES = ("harmonic tone", *(f"sung vowel /{v}/" for v in VOWELS))  # what the Synthesize tab can make
+
+
 @dataclass
 class Synthesized:
     audio: np.ndarray  # [samples] float32 at 16 kHz, peak 0.8 (before noise)
     true_f0_hz: np.ndarray  # [frames] f0 at the estimator's frame times
+    true_amplitudes: np.ndarray | None = None  # [K] relative amplitudes of the partials (steady part), linear
 
 
 def synthesize(
@@ -263,36 +269,61 @@ def synthesize(
     vibrato_cents: float = 0.0,
     seconds: float = 2.0,
     seed: int = 0,
+    source: str = "harmonic tone",
 ) -> Synthesized:
     """A harmonic tone from the project's synthesizer: amplitudes fall by `tilt_db_per_octave`
     (harmonic k at 0 dB + tilt·log2 k), sinusoidal vibrato, white noise at `noise_db` re the tone's
-    RMS. Returns the audio and the true f0 at every estimator frame (hop 256)."""
+    RMS. `source` 'sung vowel /a/' (one of `SOURCES`) makes a voice instead (`signals.voice`: glottal
+    source with that tilt, the vowel's formants, the vibrato, a little jitter and breath; every
+    partial below Nyquist). Returns the audio, the true f0 at every estimator frame (hop 256) and
+    the true relative amplitudes of the first `n_harmonics` partials.
+
+    Raises ValueError for f0 outside 30-4000 Hz, a duration outside 0.1-60 s, an unknown source."""
     if not 30 <= f0_hz <= 4000:
         raise ValueError(f"f0 {f0_hz:g} Hz is outside 30-4000 Hz")
     if not 0.1 <= seconds <= 60:
         raise ValueError(f"duration {seconds:g} s is outside 0.1-60 s")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
     n_harmonics = int(np.clip(n_harmonics, 1, 40))
     n = int(seconds * SAMPLE_RATE)
     n_frames = 1 + n // HOP
     t = np.arange(n_frames) * HOP / SAMPLE_RATE
-    f0 = f0_hz * 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * vibrato_hz * t))
     k = np.arange(1, n_harmonics + 1)
-    amps = 10 ** (tilt_db_per_octave * np.log2(k) / 20)
-    audio = harmonic_synth(torch.from_numpy(f0)[None], torch.from_numpy(amps)[None, None].expand(1, n_frames, -1), n,
-                           SAMPLE_RATE, hop_length=HOP)[0].numpy()
+    if source == "harmonic tone":
+        f0 = f0_hz * 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * vibrato_hz * t))
+        amps = 10 ** (tilt_db_per_octave * np.log2(k) / 20) * (k * f0_hz < SAMPLE_RATE / 2)
+        audio = harmonic_synth(torch.from_numpy(f0)[None], torch.from_numpy(amps)[None, None].expand(1, n_frames, -1), n,
+                               SAMPLE_RATE, hop_length=HOP)[0].numpy()
+    else:
+        vowel = source[-2]
+        audio, f0_samples = signals.voice(f0_hz, seconds, np.random.default_rng(seed), SAMPLE_RATE, vowel, tilt_db_per_octave,
+                                          vibrato_cents, vibrato_hz, jitter=0.003, shimmer=0.02, breath_db=-40.0)
+        f0 = f0_samples[np.minimum(np.arange(n_frames) * HOP, n - 1)]
+        amps = signals.voice_partials(f0_hz, vowel, n_harmonics, tilt_db_per_octave)
     audio = 0.8 * audio / max(np.abs(audio).max(), 1e-9)
     if noise_db > -120:
         rms = np.sqrt(np.mean(audio**2))
         audio = audio + np.random.default_rng(seed).normal(0, rms * 10 ** (noise_db / 20), n)
         audio = np.clip(audio, -1, 1)
-    return Synthesized(audio.astype(np.float32), f0)
+    return Synthesized(audio.astype(np.float32), f0, amps / max(amps.max(), 1e-12))
 
 
 def analyse_synthesized(synth: Synthesized, model: str | None, name: str = "synthesized tone") -> Clip:
     """Estimate a synthesized tone; the clip keeps the ground truth for RPA and plots."""
     clip = analyse_audio(prepare(synth.audio, SAMPLE_RATE, name=name), name, model)
     clip.true_f0_hz = synth.true_f0_hz[: len(clip.result.f0_hz)]
+    clip.true_amplitudes = synth.true_amplitudes
     return clip
+
+
+def amplitude_comparison(clip: Clip) -> tuple[np.ndarray, np.ndarray | None]:
+    """The estimate's harmonic amplitudes (median over voiced frames, `[K]`) and the truth's
+    (`[<= K]` or None), each relative to its strongest partial, linear."""
+    r = clip.result
+    estimated = np.median(r.amplitudes[r.voiced], axis=0) if r.voiced.any() else np.zeros(r.amplitudes.shape[1])
+    estimated = estimated / max(estimated.max(), 1e-12)
+    return estimated, clip.true_amplitudes
 
 
 # ----------------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sotdemo import ot, views
+from sotdemo import ot, plots, views
 from sotdemo.audio import AudioError
 from sotdemo.estimate import Estimate
 from sotdemo.losses import sot_positions
+from sotdemo.metrics import raw_pitch_accuracy
 from sotdemo.voicing import CLEAR_HARMONICITY
 
 SR = 16000
@@ -160,3 +161,23 @@ def test_the_api_and_the_pitch_figure_carry_harmonicity(tmp_path):
     trace = views.estimate_figures(clip)["pitch"].data[1]
     np.testing.assert_allclose(np.asarray(trace.customdata, dtype=float), clip.result.harmonicity)
     assert "harmonicity" in trace.hovertemplate and "harmonicity" in views.summary_markdown(clip)
+
+
+def test_a_sung_vowel_is_synthesized_with_its_true_pitch_and_partials(tmp_path):
+    vowel = views.synthesize(180.0, 12, -12, -120, 5.0, 30, 1.5, source="sung vowel /a/")
+    tone = views.synthesize(180.0, 12, -12, -120, 5.0, 30, 1.5)
+    assert vowel.true_amplitudes.shape == (12,) and vowel.true_amplitudes.max() == pytest.approx(1.0)
+    # /a/ has its first formant near 730 Hz: the 4th partial (720 Hz) stands above the 2nd; a plain -12 dB/oct tone falls
+    assert vowel.true_amplitudes[3] > vowel.true_amplitudes[1] and tone.true_amplitudes[3] < tone.true_amplitudes[1]
+    spectrum = np.abs(np.fft.rfft(vowel.audio[4000:20000] * np.hanning(16000)))
+    hz = np.fft.rfftfreq(16000, 1 / SR)
+    peak = lambda f: spectrum[np.abs(hz - f) < 15].max()  # noqa: E731
+    assert peak(720) > peak(360)  # the audio has the formant the truth claims
+    clip = views.analyse_synthesized(vowel, None)
+    assert raw_pitch_accuracy(clip.true_f0_hz, clip.result.f0_hz) > 0.95
+    estimated, true = views.amplitude_comparison(clip)
+    assert estimated.shape == (20,) and estimated.max() == pytest.approx(1.0) and true is vowel.true_amplitudes
+    figure = plots.harmonic_amplitudes_figure(estimated, true)
+    assert [t.name for t in figure.data] == ["ground truth", "estimate"]
+    with pytest.raises(ValueError, match="source must be one of"):
+        views.synthesize(source="whistle")
