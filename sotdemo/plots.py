@@ -207,7 +207,7 @@ def harmonic_amplitudes_figure(estimated: np.ndarray, true: np.ndarray | None = 
                              marker_color="#333", opacity=0.35, hovertemplate="partial %{x}: %{y:.1f} dB<extra>truth</extra>"))
     fig.add_trace(go.Scatter(x=k, y=20 * np.log10(np.maximum(estimated, 1e-4)), mode="lines+markers", name="estimate",
                              line=dict(color=_PALETTE[1], width=2), hovertemplate="partial %{x}: %{y:.1f} dB<extra>estimate</extra>"))
-    fig.update_layout(title="Harmonic amplitudes: ground truth vs estimate (median over voiced frames)",
+    fig.update_layout(title="Harmonic amplitudes: truth vs estimate (median of voiced frames)",
                       xaxis=dict(title="partial k", dtick=1), yaxis=dict(title="dB re the strongest", range=[-80, 5]), **_LAYOUT)
     return fig
 

@@ -77,6 +77,7 @@ def missing_fundamental(f0_hz: float, seconds: float, partials: tuple[int, int] 
 
 def _formant_gain(hz: np.ndarray, formants: tuple[tuple[float, float], ...]) -> np.ndarray:
     """Magnitude response of a cascade of second-order resonances (unit gain at 0 Hz) at `hz`."""
+    hz = np.asarray(hz, dtype=np.float64)
     gain = np.ones_like(hz)
     for centre, bandwidth in formants:
         gain *= centre**2 / np.sqrt((centre**2 - hz**2) ** 2 + (bandwidth * hz) ** 2)
@@ -87,7 +88,7 @@ def voice_partials(f0_hz: float, vowel: str, n_partials: int, tilt_db_per_octave
     """Linear amplitudes `[n_partials]` of a steady `voice` at `f0_hz` before peak normalization:
     the glottal tilt times the vowel's formant gain at k·f0 (0 at or above Nyquist)."""
     k = np.arange(1, n_partials + 1)
-    hz = k * f0_hz
+    hz = k * float(f0_hz)
     return 10 ** (tilt_db_per_octave * np.log2(k) / 20) * _formant_gain(hz, VOWELS[vowel]) * (hz < sample_rate / 2)
 
 

@@ -164,7 +164,7 @@ def test_the_api_and_the_pitch_figure_carry_harmonicity(tmp_path):
 
 
 def test_a_sung_vowel_is_synthesized_with_its_true_pitch_and_partials(tmp_path):
-    vowel = views.synthesize(180.0, 12, -12, -120, 5.0, 30, 1.5, source="sung vowel /a/")
+    vowel = views.synthesize(180, 12, -12, -120, 5, 30, 1.5, source="sung vowel /a/")  # integers, as the app's sliders give
     tone = views.synthesize(180.0, 12, -12, -120, 5.0, 30, 1.5)
     assert vowel.true_amplitudes.shape == (12,) and vowel.true_amplitudes.max() == pytest.approx(1.0)
     # /a/ has its first formant near 730 Hz: the 4th partial (720 Hz) stands above the 2nd; a plain -12 dB/oct tone falls
