@@ -2,4 +2,4 @@
 Spectral Optimal Transport (Torres, Peeters, Richard, ICASSP 2024), as a library,
 CLIs and a web app."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,4 +1,4 @@
-"""Command line: `python -m sotdemo train|evaluate|estimate` (thin wrappers over the package)."""
+"""Command line: `sotdemo train|evaluate|estimate|app` or `python -m sotdemo ...` (thin wrappers over the package)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,10 @@ def _estimate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sotdemo", description=__doc__)
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="sotdemo", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"sotdemo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train one seed of a named configuration")
@@ -119,6 +122,14 @@ def main(argv: list[str] | None = None) -> int:
                           help="pitch track: viterbi (smooth path through the clip, default) or peak (each frame's own posterior peak)")
     estimate.set_defaults(run=_estimate)
 
+    commands.add_parser("app", help="serve the web app on 127.0.0.1:7860 (sotdemo app --help for its options)", add_help=False)
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["app"]:  # the app parses its own options (sotdemo.serve)
+        from .serve import main as serve
+
+        serve(argv[1:])
+        return 0
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -27,7 +27,7 @@ from .config import RunConfig
 from .encoder import Encoder, EncoderOutput
 from .synth import harmonic_synth
 
-__all__ = ["DEFAULT_MODEL", "HarmonicModel", "available", "checkpoint_root", "load", "resolve", "save"]
+__all__ = ["DEFAULT_MODEL", "PACKAGED", "HarmonicModel", "available", "checkpoint_root", "load", "resolve", "save"]
 
 DEFAULT_MODEL = "sot-realistic"  # sot-2048-curriculum fine-tuned without labels on the `realistic` distribution; see configs
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
@@ -50,9 +50,16 @@ class HarmonicModel(nn.Module):
         return harmonic_synth(f0_hz, amplitudes, n_samples, self.config.data.sample_rate, hop_length)
 
 
+PACKAGED = Path(__file__).resolve().parent / "checkpoints"  # the default model inside an installed wheel (setup.py copies it)
+
+
 def checkpoint_root() -> Path:
-    """Where checkpoints live: $SOTDEMO_CHECKPOINTS, else checkpoints/ next to the package."""
-    return Path(os.environ.get("SOTDEMO_CHECKPOINTS", Path(__file__).resolve().parent.parent / "checkpoints"))
+    """Where checkpoints live: $SOTDEMO_CHECKPOINTS; else checkpoints/ next to the package (a
+    clone, the source of truth); else the copy of the default model an installed wheel carries."""
+    if "SOTDEMO_CHECKPOINTS" in os.environ:
+        return Path(os.environ["SOTDEMO_CHECKPOINTS"])
+    clone = Path(__file__).resolve().parent.parent / "checkpoints"
+    return clone if clone.is_dir() or not PACKAGED.is_dir() else PACKAGED
 
 
 def save(model: HarmonicModel, directory: Path, extra_config: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> None:
