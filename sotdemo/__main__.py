@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import resources
 from pathlib import Path
 
-import numpy as np
+# Only what --help needs is imported here (it answers in well under a second); torch, librosa and
+# the model come in with the command that uses them.
+DECODER_CHOICES = ("viterbi", "peak")  # estimate.DECODERS, without importing it (tests/test_cli.py checks they agree)
 
-from .config import config_names, load_config
-from .model import checkpoint_root
+
+def _config_names() -> list[str]:
+    """The shipped configurations' names, read off the package data without importing torch."""
+    return sorted(p.name[: -len(".json")] for p in (resources.files("sotdemo") / "configs").iterdir() if p.name.endswith(".json"))
 
 
 def _train(args: argparse.Namespace) -> int:
     import torch
 
+    from .config import load_config
+    from .model import checkpoint_root
     from .train import train
 
     if args.threads:
@@ -63,6 +70,8 @@ def csv_names(files: list[str]) -> list[str]:
 
 
 def _estimate(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from .audio import AudioError
     from .estimate import estimate_file, write_csv
 
@@ -72,7 +81,7 @@ def _estimate(args: argparse.Namespace) -> int:
     for file, name in zip(args.files, csv_names(args.files)):
         try:
             result = estimate_file(file, args.model, level_db=args.level_db, min_confidence=args.min_confidence,
-                                   decoder=args.decoder, min_harmonicity=args.min_harmonicity)
+                                   decoder=args.decoder, min_harmonicity=args.min_harmonicity, resynthesize=args.resynthesis)
         except AudioError as error:
             print(f"error: {error}", file=sys.stderr)
             failures += 1
@@ -80,6 +89,10 @@ def _estimate(args: argparse.Namespace) -> int:
         _warn(result.warnings, file)
         target = out_dir / name
         write_csv(result, target)
+        if args.resynthesis:
+            import soundfile as sf
+
+            sf.write(target.with_suffix(".wav"), result.resynthesis, result.sample_rate, subtype="PCM_16")
         voiced = result.f0_hz[result.voiced]
         median = f"median f0 {np.median(voiced):.1f} Hz" if voiced.size else "no voiced frame"
         print(f"{file}: {len(result.f0_hz)} frames, {result.voiced.mean() * 100:.0f} % voiced, {median} -> {target}")
@@ -94,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train one seed of a named configuration")
-    train.add_argument("--config", required=True, choices=config_names())
+    train.add_argument("--config", required=True, choices=_config_names())
     train.add_argument("--seed", type=int, required=True)
     train.add_argument("--steps", type=int, help="override the configuration's number of steps")
     train.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -107,19 +120,21 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--checkpoints", help="checkpoint root (default: checkpoints/)")
     evaluate.set_defaults(run=_evaluate)
 
-    from .estimate import DECODERS, DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_HARMONICITY
+    from .voicing import MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB  # numpy only
 
     estimate = commands.add_parser("estimate", help="per-frame f0 and harmonic amplitudes of audio files -> CSV")
     estimate.add_argument("files", nargs="+")
     estimate.add_argument("--model", default=None, help="CONFIG (its best seed), CONFIG/seed-N, or default")
     estimate.add_argument("--out", default=".", help="folder for the CSV files (one per input)")
-    estimate.add_argument("--level-db", type=float, default=DEFAULT_LEVEL_DB, help="voicing level gate, dBFS")
-    estimate.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE,
+    estimate.add_argument("--level-db", type=float, default=MIN_LEVEL_DB, help="voicing level gate, dBFS")
+    estimate.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
                           help="voicing: posterior mass within a semitone of f0 and its octaves (frames clearly harmonic need none)")
-    estimate.add_argument("--min-harmonicity", type=float, default=DEFAULT_MIN_HARMONICITY,
+    estimate.add_argument("--min-harmonicity", type=float, default=MIN_HARMONICITY,
                           help="voicing: share of a frame's power on the harmonic comb of f0 (noise scores 0.1-0.5)")
-    estimate.add_argument("--decoder", default="viterbi", choices=DECODERS,
+    estimate.add_argument("--decoder", default="viterbi", choices=DECODER_CHOICES,
                           help="pitch track: viterbi (smooth path through the clip, default) or peak (each frame's own posterior peak)")
+    estimate.add_argument("--resynthesis", action="store_true",
+                          help="also write each file's resynthesis (16 kHz WAV next to its CSV); without it only pitch work is done")
     estimate.set_defaults(run=_estimate)
 
     commands.add_parser("app", help="serve the web app on 127.0.0.1:7860 (sotdemo app --help for its options)", add_help=False)

@@ -41,7 +41,7 @@ from .decode import PEAK_HALF_WIDTH, peak_path, read_around, viterbi_path
 from .model import HarmonicModel, load
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, cqt, frame_times
 from .voicing import (
-    CLEAR_HARMONICITY, MIN_CONFIDENCE, MIN_HARMONICITY, FramePower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
+    CLEAR_HARMONICITY, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
     harmonicity, octave_confidence,
 )
 
@@ -52,7 +52,7 @@ __all__ = [
     "write_csv",
 ]
 
-DEFAULT_LEVEL_DB = -60.0  # bench/voicing_calibration.py (with harmonicity rejecting noise, the gate only keeps out near-silence)
+DEFAULT_LEVEL_DB = MIN_LEVEL_DB  # bench/voicing_calibration.py
 DEFAULT_MIN_CONFIDENCE = MIN_CONFIDENCE  # bench/voicing_calibration.py
 DEFAULT_MIN_HARMONICITY = MIN_HARMONICITY  # bench/voicing_calibration.py
 _HIGHEST_PITCH_HZ = 2000.0  # the comb check's highest candidate: the training distributions' top f0

@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import warnings
 
-import librosa
 import numpy as np
 
 __all__ = [
     "CANDIDATE_PEAKS", "CANDIDATE_RATIOS", "CLEAR_HARMONICITY", "COMB_PARTIALS", "COMB_TOP_HZ", "MIN_CONFIDENCE", "MIN_HARMONICITY",
+    "MIN_LEVEL_DB",
     "MIN_FILL", "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower",
     "below_range_share", "best_comb", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
 ]
 
+MIN_LEVEL_DB = -60.0  # frame RMS, dBFS: bench/voicing_calibration.py (harmonicity rejects noise; the gate keeps out near-silence)
 MIN_HARMONICITY = 0.7  # bench/voicing_calibration.py
 MIN_CONFIDENCE = 0.6  # bench/voicing_calibration.py
 CLEAR_HARMONICITY = 0.8  # voiced whatever the posterior says: bench/voicing_calibration.py
@@ -134,6 +135,8 @@ class FramePower:
     def __call__(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         """(power `[frames, size // 2 + 1]`, bin frequencies in Hz `[size // 2 + 1]`)."""
         if size not in self._power:
+            import librosa  # here, so that the CLI's --help (which reads the thresholds) stays fast
+
             with warnings.catch_warnings():  # a clip shorter than the window is zero-padded, as intended
                 warnings.filterwarnings("ignore", message="n_fft=.*is too large", category=UserWarning)
                 spectrum = librosa.stft(self.audio, n_fft=size, hop_length=self.hop_length, window="hann", center=True,

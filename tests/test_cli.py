@@ -70,3 +70,26 @@ def test_same_named_inputs_do_not_overwrite_each_other(tmp_path, capsys):
         with open(out / name) as f:
             medians.append(np.median([float(r["f0_hz"]) for r in csv.DictReader(f) if r["voiced"] == "1"]))
     assert abs(medians[0] - 220) < 5 and abs(medians[1] - 330) < 5
+
+
+def test_help_needs_no_heavy_import_and_the_decoders_agree():
+    import subprocess
+    import sys
+
+    from sotdemo.__main__ import DECODER_CHOICES
+    from sotdemo.estimate import DECODERS
+
+    assert DECODER_CHOICES == DECODERS
+    code = "import sys; from sotdemo.__main__ import main\ntry:\n    main(['estimate', '--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in ('torch', 'librosa', 'numba') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip().endswith("[]")
+
+
+@pytest.mark.skipif(not any(SHIPPED.glob("**/model.safetensors")), reason="no shipped default model")
+def test_the_resynthesis_is_written_only_when_asked(tmp_path, capsys):
+    t = np.arange(SR) / SR
+    sf.write(tmp_path / "tone.wav", 0.3 * np.sin(2 * np.pi * 220.0 * t), SR)
+    assert main(["estimate", str(tmp_path / "tone.wav"), "--out", str(tmp_path / "a")]) == 0
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["tone.csv"]
+    assert main(["estimate", str(tmp_path / "tone.wav"), "--out", str(tmp_path / "b"), "--resynthesis"]) == 0
+    audio, rate = sf.read(tmp_path / "b" / "tone.wav")
+    assert rate == SR and len(audio) == SR and abs(np.sqrt(np.mean(audio**2)) - 0.3 / np.sqrt(2)) < 0.05
