@@ -126,7 +126,7 @@ def _model_banner() -> str:
 
 
 def _model_choices():
-    return gr.update(choices=available(), value=views.default_model())
+    return gr.update(choices=views.menu_models(), value=views.default_model())
 
 
 def _slider_for(clip: views.Clip):
@@ -236,7 +236,8 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
                         if examples:
                             gr.Examples(examples, inputs=[audio_in], label="Examples (made by the project's synthesizer)")
                     with gr.Column(scale=1):
-                        model = gr.Dropdown(choices=available(), value=views.default_model(), label="Model", elem_id="model")
+                        model = gr.Dropdown(choices=views.menu_models(), value=views.default_model(), elem_id="model",
+                                            label="Model (the default first; one per configuration, its best seed)")
                         log_freq = gr.Checkbox(False, label="Log-frequency spectrograms")
                         with gr.Accordion("Voicing thresholds", open=False):
                             min_harm = gr.Slider(0, 1.01, value=DEFAULT_MIN_HARMONICITY, step=0.01, elem_id="min-harmonicity",

@@ -44,7 +44,7 @@ from .synth import harmonic_synth
 
 __all__ = [
     "Clip", "LOSSES", "Synthesized", "TransportView", "analyse", "default_model", "descent_race", "estimate_figures",
-    "SOURCES", "amplitude_comparison", "frame_spectra", "landscape_curves", "models_markdown", "pitch_data", "pyin_track", "summary_markdown", "synthesize",
+    "SOURCES", "amplitude_comparison", "menu_models", "frame_spectra", "landscape_curves", "models_markdown", "pitch_data", "pyin_track", "summary_markdown", "synthesize",
     "transport_view",
 ]
 
@@ -76,6 +76,15 @@ def default_model() -> str | None:
     if DEFAULT_MODEL in names:
         return DEFAULT_MODEL
     return names[0] if names else None
+
+
+def menu_models() -> list[str]:
+    """What the app's model menu offers: the default model first, then one entry per configuration
+    (its best seed; `model.load` resolves the name) and stand-alone models. Every seed stays
+    loadable by name from the CLI and the `/estimate` API."""
+    names = [name for name in available() if "/" not in name]
+    default = default_model()
+    return ([default] if default in names else []) + [name for name in names if name != default]
 
 
 def no_model_message() -> str:

@@ -181,3 +181,13 @@ def test_a_sung_vowel_is_synthesized_with_its_true_pitch_and_partials(tmp_path):
     assert [t.name for t in figure.data] == ["ground truth", "estimate"]
     with pytest.raises(ValueError, match="source must be one of"):
         views.synthesize(source="whistle")
+
+
+def test_the_model_menu_is_short_and_starts_with_the_default():
+    from sotdemo.model import DEFAULT_MODEL, available
+
+    menu = views.menu_models()
+    assert menu[0] == DEFAULT_MODEL and len(menu) == len(set(menu))
+    assert all("/" not in name for name in menu) and len(menu) < len(available()) / 3
+    configs = {name.split("/")[0] for name in available()}
+    assert set(menu) == configs  # every configuration once; its seeds stay loadable by name
