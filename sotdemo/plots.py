@@ -371,6 +371,24 @@ def interpolation_figure(freqs_hz: np.ndarray, times: np.ndarray, displacement: 
 # ----------------------------------------------------------------------------------------------
 # loss landscape
 # ----------------------------------------------------------------------------------------------
+def models_figure(names: list[str], rpa: list[float | None], paper_rpa: list[float | None], lsd: list[float | None],
+                  paper_lsd: list[float | None]) -> go.Figure:
+    """RPA (%, higher is better) and LSD (lower is better) per model, ours beside the paper's,
+    as two bar charts side by side; None draws no bar."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("RPA % (higher is better)", "LSD (lower is better)"), horizontal_spacing=0.08)
+    nan = lambda values: [np.nan if v is None else v for v in values]  # noqa: E731
+    for col, (ours, paper) in enumerate(((rpa, paper_rpa), (lsd, paper_lsd)), start=1):
+        fig.add_trace(go.Bar(x=names, y=nan(ours), name="ours", marker_color=_PALETTE[1], showlegend=col == 1), row=1, col=col)
+        fig.add_trace(go.Bar(x=names, y=nan(paper), name="paper", marker_color="#999", showlegend=col == 1), row=1, col=col)
+    fig.update_layout(title="Paper's tones, test split: ours vs the paper", barmode="group",
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"), **_LAYOUT)
+    fig.update_annotations(yshift=-4)
+    fig.update_xaxes(tickangle=-40)
+    return fig
+
+
 def landscape_figure(f0_hz: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarray]], target_f0_hz: float) -> go.Figure:
     """Top: each loss vs predicted f0 (scaled to 0..1 so shapes compare). Bottom: for each loss,
     whether gradient descent moves the predicted f0 toward the target (green) or away (red).

@@ -44,7 +44,7 @@ from .synth import harmonic_synth
 
 __all__ = [
     "Clip", "LOSSES", "Synthesized", "TransportView", "analyse", "default_model", "descent_race", "estimate_figures",
-    "SOURCES", "amplitude_comparison", "menu_models", "frame_spectra", "landscape_curves", "models_markdown", "pitch_data", "pyin_track", "summary_markdown", "synthesize",
+    "SOURCES", "ModelRow", "amplitude_comparison", "menu_models", "model_rows", "models_summary", "frame_spectra", "landscape_curves", "models_markdown", "pitch_data", "pyin_track", "summary_markdown", "synthesize",
     "transport_view",
 ]
 
@@ -489,6 +489,54 @@ def _metrics(name: str) -> dict:
         return json.loads((resolve(name) / "metrics.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+@dataclass
+class ModelRow:
+    name: str
+    seeds: int
+    test_rpa: float | None  # mean over seeds, %
+    test_lsd: float | None  # mean over seeds, the paper's LSD
+    paper_rpa: float | None  # the paper's mean, %
+    paper_lsd: float | None
+
+
+def model_rows() -> list[ModelRow]:
+    """One row per entry of the model menu (`menu_models`): test-split RPA and LSD averaged over
+    the configuration's seeds (their metrics.json, written by `sotdemo evaluate`) beside the
+    paper's means (Table 1) where the paper has the row."""
+    from .evaluate import PAPER_TABLE
+    from .model import checkpoint_root
+
+    rows = []
+    for name in menu_models():
+        tests = []
+        for metrics in sorted((checkpoint_root() / name).glob("**/metrics.json")):
+            test = json.loads(metrics.read_text()).get("test", {})
+            if isinstance(test.get("rpa"), (int, float)) and isinstance(test.get("lsd"), (int, float)):
+                tests.append((test["rpa"], test["lsd"]))
+        paper = PAPER_TABLE.get(name)
+        mean = lambda cell: float(cell.split("/")[0]) if cell else None  # noqa: E731 - "mean / median (std)"
+        rows.append(ModelRow(name, len(tests), float(np.mean([t[0] for t in tests])) if tests else None,
+                             float(np.mean([t[1] for t in tests])) if tests else None,
+                             mean(paper[1]) if paper else None, mean(paper[0]) if paper else None))
+    return rows
+
+
+def models_summary() -> tuple[str, go.Figure]:
+    """The Models tab at a glance: a compact table (default first) and its chart (`plots.models_figure`)."""
+    rows = model_rows()
+    if not rows:
+        return no_model_message(), plots.models_figure([], [], [], [], [])
+    cell = lambda v, digits=1: "–" if v is None else f"{v:.{digits}f}"  # noqa: E731
+    lines = ["| model | seeds | RPA % ours | RPA % paper | LSD ours | LSD paper |", "|---|---:|---:|---:|---:|---:|"]
+    for i, r in enumerate(rows):
+        name = f"**{r.name}** (default)" if i == 0 and r.name == default_model() else r.name
+        lines.append(f"| {name} | {r.seeds} | {cell(r.test_rpa)} | {cell(r.paper_rpa)} | {cell(r.test_lsd)} | {cell(r.paper_lsd)} |")
+    lines.append("\nTest split of the paper's tones, mean over seeds; *paper*: Table 1's means. Details below.")
+    figure = plots.models_figure([r.name for r in rows], [r.test_rpa for r in rows], [r.paper_rpa for r in rows],
+                                 [r.test_lsd for r in rows], [r.paper_lsd for r in rows])
+    return "\n".join(lines), figure
 
 
 def models_markdown() -> str:

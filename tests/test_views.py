@@ -191,3 +191,20 @@ def test_the_model_menu_is_short_and_starts_with_the_default():
     assert all("/" not in name for name in menu) and len(menu) < len(available()) / 3
     configs = {name.split("/")[0] for name in available()}
     assert set(menu) == configs  # every configuration once; its seeds stay loadable by name
+
+
+def test_the_models_summary_agrees_with_the_evaluated_table():
+    """The compact table's means are the ones `sotdemo evaluate` wrote to results/paper_table.md."""
+    table = (views.RESULTS / "paper_table.md").read_text()
+    written = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 8 and cells[1].isdigit():
+            written[cells[0]] = (float(cells[4].split("/")[0]), float(cells[2].split("/")[0]))  # RPA, LSD means
+    rows = views.model_rows()
+    assert rows[0].name == views.default_model()
+    for r in rows:
+        if r.name in written:
+            assert r.test_rpa == pytest.approx(written[r.name][0], abs=0.051) and r.test_lsd == pytest.approx(written[r.name][1], abs=0.051)
+    text, figure = views.models_summary()
+    assert len(text.splitlines()) == len(rows) + 4 and len(figure.data) == 4
