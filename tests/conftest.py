@@ -69,3 +69,11 @@ def app_url(app_checkpoints, tmp_path_factory):
     text = log.read_text()
     # user errors (gr.Error) are fine; an internal error is logged by sotdemo.ui's guard
     assert "sotdemo.ui ERROR" not in text, f"the app hit an internal error:\n{text}"
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that start the app server (fixtures `app_url`, `server`), a browser, or train the smoke model are slow:
+    `pytest -m "not slow"` skips them."""
+    for item in items:
+        if {"app_url", "server", "browser", "smoke_checkpoints"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

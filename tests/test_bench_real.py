@@ -88,6 +88,7 @@ def test_rendered_piano_a4_sounds_at_440_and_a_wrong_label_is_caught(tmp_path):
     assert real_corpus._drop_reason(wrong).startswith("sounds +12 semitones")
 
 
+@pytest.mark.slow
 @needs_tools
 def test_quick_benchmark_end_to_end(tmp_path):
     out = tmp_path / "bench_real.md"

@@ -100,6 +100,7 @@ def test_a_phase_can_decay_its_learning_rate_along_a_cosine():
     assert Stage(11).learning_rate(5e-4, 7) == 5e-4
 
 
+@pytest.mark.slow
 def test_keep_best_returns_to_the_phase_state_with_the_lowest_label_free_val_sot(monkeypatch):
     from sotdemo import train as train_lib
 
@@ -214,6 +215,7 @@ def _phase1_argmin_cents(loss: SpectralLoss, f0: float, partials: list[float], s
     return float(cents[int(torch.tensor(values).argmin())])
 
 
+@pytest.mark.slow
 def test_phase_one_with_a_fixed_sot_mass_is_biased_and_the_fundamental_share_is_not():
     """The curriculum's phase 1 (one partial, SOT term alone, log axis): with its tone rescaled to
     5 % of the target's energy, the minimum over f0 lies hundreds of cents off (below f0 when the
@@ -273,6 +275,7 @@ def test_the_nocut_recipe_lifts_the_cutoff_after_phase_one_only():
     assert config.train.curriculum[0].sot_mass == "fundamental" and config.train.curriculum[0].loss["sot_p"] == 1
 
 
+@pytest.mark.slow
 def test_a_phase_can_show_the_encoder_any_frame_of_the_clip(monkeypatch):
     """input_frame 'middle' feeds only each clip's middle CQT frame; 'any' draws frames from the
     whole clip, edges included (what the test evaluation scores)."""

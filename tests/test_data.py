@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 from scipy import signal as scipy_signal
 
 from sotdemo.data import DataConfig, generate, split, telephone
@@ -52,6 +53,7 @@ def test_splits_are_70_20_10_and_disjoint():
 REALISTIC = DataConfig(distribution="realistic", n_clips=300, max_harmonics=40, f0_max_hz=2000.0, seed=3)
 
 
+@pytest.mark.slow
 def test_realistic_is_deterministic_and_spans_its_ranges():
     a, b = generate(REALISTIC), generate(REALISTIC)
     np.testing.assert_array_equal(a.audio, b.audio)
@@ -93,6 +95,7 @@ def test_realistic_vibrato_passes_through_the_label_at_the_middle_sample():
     assert moved >= 10  # the pitch does move elsewhere in the clip
 
 
+@pytest.mark.slow
 def test_realistic_odd_only_and_weak_fundamental_spectra():
     base = dataclasses.replace(REALISTIC, n_clips=200, noise_only_share=0.0)
     odd = generate(dataclasses.replace(base, odd_only_share=1.0, weak_fundamental_share=0.0))

@@ -86,6 +86,7 @@ def test_block_decoding_equals_decoding_the_whole_file(tmp_path, fmt, subtype):
     assert loaded.original_channels == 2 and not loaded.warnings
 
 
+@pytest.mark.slow
 def test_a_small_file_declaring_much_audio_costs_only_sixty_seconds_of_mono(tmp_path):
     path = tmp_path / "bomb.flac"
     sf.write(path, np.zeros((192000 * 70, 8), np.int16), 192000, subtype="PCM_16")  # 70 s, 8 channels
@@ -318,6 +319,7 @@ def test_server_listens_on_loopback_only(server):
 # ----------------------------------------------------------------------------------------------
 # The load test, short form
 # ----------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_load_test_short_form(tmp_path, app_checkpoints):
     out = tmp_path / "load.md"
     command = [sys.executable, str(REPO / "bench" / "load_test.py"), "--clients", "2", "--requests", "3", "--warmup", "1",

@@ -44,6 +44,7 @@ def test_sot_gradient_points_to_the_target_from_anywhere(sot_inside):
     assert min(per_target) >= 0.9, per_target
 
 
+@pytest.mark.slow
 def test_vertical_losses_point_the_right_way_far_less_often(sot_inside):
     lin, _ = share_pointing_to_target(load_config("lin").loss)
     mss, _ = share_pointing_to_target(load_config("mss").loss)

@@ -447,6 +447,7 @@ def test_displacement_interpolation(kind):
     np.testing.assert_allclose(displacement_interpolation(e30, e10, xl, 0.5), np.eye(n)[20], atol=1e-12)
 
 
+@pytest.mark.slow
 def test_the_numba_kernel_leaves_torchs_thread_count_alone():
     """numba's OpenMP layer shares torch's runtime: without care, the first kernel call reset a
     1-thread torch to numba's 2 threads, which changed reduction orders mid-run and made training

@@ -10,6 +10,8 @@ from sotdemo.metrics import raw_pitch_accuracy
 from sotdemo.spectral import cqt
 from sotdemo.train import EncodedSplit, evaluate_split
 
+pytestmark = pytest.mark.slow  # every test here evaluates shipped checkpoints on fresh clips
+
 DEFAULT = "sot-realistic"  # the app's and the CLI's default: the paper-tone recipe below, fine-tuned on realistic sounds
 RECIPE = "sot-2048-curriculum"  # our recipe on the paper's tones (issue 3's reliable SOT-2048)
 

@@ -35,6 +35,7 @@ def smoke_checkpoints(tmp_path_factory):
     return root, metrics
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_for_a_seed(smoke_checkpoints):
     _, again = train(smoke_config(), seed=7, progress=False)
     assert again["curve"] == smoke_checkpoints[1]["curve"]
@@ -52,6 +53,7 @@ def test_smoke_training_lowers_the_loss_and_writes_a_checkpoint(smoke_checkpoint
     assert np.isfinite(metrics["best_val_lsd"])
 
 
+@pytest.mark.slow
 def test_a_run_can_start_from_a_checkpoint(smoke_checkpoints, monkeypatch):
     root, _ = smoke_checkpoints
     monkeypatch.setenv("SOTDEMO_CHECKPOINTS", str(root))
@@ -86,6 +88,7 @@ def test_estimate_returns_aligned_frames_and_silence_is_unvoiced(smoke_checkpoin
     assert np.all(result.amplitudes[~result.voiced] == 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt,subtype", [("wav", "PCM_16"), ("flac", "PCM_24")])
 def test_estimate_cli_writes_the_documented_csv(smoke_checkpoints, tmp_path, fmt, subtype):
     path = tmp_path / f"tone.{fmt}"
@@ -105,6 +108,7 @@ def test_estimate_cli_writes_the_documented_csv(smoke_checkpoints, tmp_path, fmt
     assert float(first[0]) == 0.0 and float(first[1]) > 0 and first[2] in ("0", "1") and 0 <= float(first[3]) <= 1
 
 
+@pytest.mark.slow
 def test_estimate_cli_reports_a_corrupt_file(tmp_path, smoke_checkpoints):
     bad = tmp_path / "notes.wav"
     bad.write_text("this is not audio")

@@ -133,6 +133,7 @@ def test_frame_spectra_window_is_centred_on_the_frame():
     assert a.sum() > 0 and b.sum() == 0
 
 
+@pytest.mark.slow
 def test_sot_descends_to_the_target_where_lin_does_not():
     race = views.descent_race(440.0, 120.0, 5, ["SOT-2048 (transport term only)", "LIN"], steps=60)
     cents = {name: abs(1200 * np.log2(path[-1] / 440)) for name, path in race.items()}
