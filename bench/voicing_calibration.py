@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sotdemo import signals  # noqa: E402
 from sotdemo.data import DataConfig, generate  # noqa: E402
 from sotdemo.estimate import DEFAULT_LEVEL_DB, estimate, frame_level_db, get_model, preprocess  # noqa: E402
-from sotdemo.spectral import HOP, SAMPLE_RATE  # noqa: E402
+from sotdemo.spectral import SAMPLE_RATE  # noqa: E402
 from sotdemo import voicing  # noqa: E402
 from sotdemo.voicing import CLEAR_HARMONICITY, MIN_CONFIDENCE, MIN_HARMONICITY  # noqa: E402
 from sotdemo.voicing import TOOTH_SPREAD as USED_SPREAD  # noqa: E402

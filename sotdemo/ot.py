@@ -241,27 +241,27 @@ def _frame_kernel(a, b, xp, p, cutoff, need_ga, need_gb, ga, gb, A, B, G):  # pr
         # <G_a, a_hat> = sum_i dW/dA_i * A_i, likewise for b
         s_a = 0.0
         s_b = 0.0
-        for l in range(n):
-            s_a += G[l] * A[l]
-            s_b += G[n + 1 + l] * B[l]
+        for j in range(n):
+            s_a += G[j] * A[j]
+            s_b += G[n + 1 + j] * B[j]
         if need_ga:
             if silent_a:
                 ga[:] = 0.0
             else:
                 extra = s_a + (s_b if b_by_a else 0.0)
                 acc = 0.0
-                for l in range(n - 1, -1, -1):
-                    acc += G[l]
-                    ga[l] = (acc - extra) * sca
+                for j in range(n - 1, -1, -1):
+                    acc += G[j]
+                    ga[j] = (acc - extra) * sca
         if need_gb:
             if silent_b:
                 gb[:] = 0.0
             else:
                 extra = 0.0 if b_by_a else s_b
                 acc = 0.0
-                for l in range(n - 1, -1, -1):
-                    acc += G[n + 1 + l]
-                    gb[l] = (acc - extra) * scb
+                for j in range(n - 1, -1, -1):
+                    acc += G[n + 1 + j]
+                    gb[j] = (acc - extra) * scb
     return w
 
 

@@ -6,7 +6,7 @@ train split and, every `every` steps, scores the val split's middle frames: RPA,
 of octave-up / octave-down errors, and the phase's own (label-free) validation loss, so one
 can see whether that loss could pick a good phase-1 state without labels.
 
-    python bench/phase1_probe.py '{"seed": 42, "lr": 5e-4, "steps": 500, "cosine": false,
+    python research/phase1_probe.py '{"seed": 42, "lr": 5e-4, "steps": 500, "cosine": false,
                                    "sot_mass": 0.05, "loss": {"sot_logf": true},
                                    "encoder": {"temperature": 0.1},
                                    "amplitudes_train_trunk": false}'

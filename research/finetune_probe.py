@@ -2,10 +2,10 @@
 
 Diagnostic (prints, writes no results). Trains `sot-realistic` for `steps` with the given
 learning rate and overrides of its data / loss / train sections, keeps the weights in
-/tmp/finetune-probe/<tag>, then prints `bench/realistic_probe.py`'s table for the starting
+/tmp/finetune-probe/<tag>, then prints `research/realistic_probe.py`'s table for the starting
 model and the fine-tuned one (RPA per isolated effect, both decodings).
 
-    python bench/finetune_probe.py '{"tag": "a", "steps": 400, "lr": 1e-4,
+    python research/finetune_probe.py '{"tag": "a", "steps": 400, "lr": 1e-4,
                                      "data": {"snr_db": [15, 50]}, "loss": {}, "train": {},
                                      "stage": {"split_gradients": true}}'
 

@@ -7,7 +7,7 @@ vibrato, glide, odd-only, weak fundamental), and scores each model's middle-fram
 against the label: RPA with the training-time soft-argmax and with `estimate`'s decoding
 around the peak, and the shares of octave-up / octave-down errors.
 
-    python bench/realistic_probe.py sot-2048-curriculum/seed-101112 sot-realistic/seed-42
+    python research/realistic_probe.py sot-2048-curriculum/seed-101112 sot-realistic/seed-42
 """
 import dataclasses
 import sys

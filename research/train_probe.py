@@ -5,7 +5,7 @@ sot-2048 configuration with overrides on 1300 clips of the paper's distribution 
 200 held-out clips every 100 steps: RPA, share of octave-down errors, percentiles of
 predicted/true f0, mean fundamental amplitude and mean amplitude.
 
-    python bench/train_probe.py '{"loss": {"lin_weight": 0.0}, "encoder": {"n_harmonics": 8},
+    python research/train_probe.py '{"loss": {"lin_weight": 0.0}, "encoder": {"n_harmonics": 8},
                                   "bias": -2, "hinge": 1.0, "match_rms": 1, "lr": 3e-4, "steps": 600}'
 
 bias: initial amplitude-head bias; hinge: weight of relu(0.4·max_k a_k − a_1) (a prior for a

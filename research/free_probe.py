@@ -5,7 +5,7 @@ starts at the same f0 (`init`, Hz) with amplitudes sigmoid(`a0`); Adam at `lr` o
 the raw amplitudes for `steps`. Prints RPA, octave-down share, predicted/true f0 percentiles
 and the mean fundamental amplitude every 100 steps.
 
-    python bench/free_probe.py '{"loss": {"lin_weight": 0.0}, "K": 8, "a0": -3.0, "init": 400.0}'
+    python research/free_probe.py '{"loss": {"lin_weight": 0.0}, "K": 8, "a0": -3.0, "init": 400.0}'
 """
 import sys
 from pathlib import Path
