@@ -65,7 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from sotdemo.ui import CACHE_TTL_S, QUEUE_SIZE, WORKERS
 
     parser = argparse.ArgumentParser(prog="sotdemo app", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 for every interface)")
+    host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")  # a Hugging Face Space sets it to 0.0.0.0; nothing else should
+    parser.add_argument("--host", default=host, help=f"interface to bind (default {host}: $GRADIO_SERVER_NAME or 127.0.0.1; "
+                                                     "0.0.0.0 for every interface)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--workers", type=int, default=WORKERS, help=f"computing events at once, all users together (default {WORKERS})")
     parser.add_argument("--queue-size", type=int, default=QUEUE_SIZE, help=f"events that may wait (default {QUEUE_SIZE})")

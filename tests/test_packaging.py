@@ -62,3 +62,13 @@ def test_a_built_wheel_runs_the_cli_elsewhere_with_the_default_model(tmp_path):
     with open(work / "tracks" / "tone.csv") as f:
         f0 = [float(r["f0_hz"]) for r in csv.DictReader(f) if r["voiced"] == "1"]
     assert len(f0) > 40 and abs(1200 * np.log2(np.median(f0) / 220.0)) < 50
+
+
+def test_the_readme_deploys_as_a_hugging_face_space():
+    import gradio
+
+    head = (REPO / "README.md").read_text().split("---\n")
+    assert head[0] == "" and len(head) > 2
+    meta = dict(line.split(": ", 1) for line in head[1].strip().splitlines())
+    assert meta["sdk"] == "gradio" and meta["app_file"] == "app.py" and (REPO / meta["app_file"]).is_file()
+    assert meta["sdk_version"].split(".")[0] == gradio.__version__.split(".")[0]  # the major version requirements.txt allows
