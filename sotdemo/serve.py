@@ -3,8 +3,8 @@
 Binds to 127.0.0.1 by default (no public share link, ever). `--workers` computing events run at
 once for all users together (one per core; torch gets the cores divided among them),
 `--queue-size` more may wait before clients are turned away, uploads are capped at
-`sotdemo.ui.MAX_UPLOAD_MB` and cached files deleted after `--cache-ttl` seconds (README, "Limits
-for deployers"). The first estimation loads the model and compiles the OT kernel; a background
+`sotdemo.ui.MAX_UPLOAD_MB` and cached files deleted after `--cache-ttl` seconds
+(docs/deployment.md). The first estimation loads the model and compiles the OT kernel; a background
 thread does both right after start-up so the first click is fast.
 """
 

@@ -6,7 +6,7 @@ package that imports gradio. Errors a user can cause come back as `gr.Error` wit
 the `AudioError`/`ValueError` behind them; anything else is logged on the server and the user
 sees a short message without a traceback.
 
-Load limits (see README, "Limits for deployers"): every event that computes runs in one
+Load limits (see docs/deployment.md): every event that computes runs in one
 concurrency group, "cpu", of `workers` slots shared by all users, so the CPU a server spends at
 once is bounded whatever the number of visitors; the queue in front of it (`QUEUE_SIZE`, set by
 app.py) turns clients away with a message once full. Uploads are capped at `MAX_UPLOAD_MB`,

@@ -60,7 +60,7 @@ def test_default_voicing_threshold_rejects_noise_and_keeps_clean_tones():
 
 def test_four_of_five_seeds_of_the_unbiased_phase_one_recipe_find_pitch_on_fresh_clips(fresh_clips):
     """sot-2048-curriculum-fundamental (issue 3's reliability row): 4 of its 5 shipped seeds reach
-    98 % RPA on fresh clips; seed 123 does not (phase 1 ends a semitone off; see README)."""
+    98 % RPA on fresh clips; seed 123 does not (phase 1 ends a semitone off; see docs/training.md)."""
     scores = {}
     for seed in (42, 123, 456, 789, 101112):
         model = model_lib.load(f"sot-2048-curriculum-fundamental/seed-{seed}")
