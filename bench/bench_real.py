@@ -306,8 +306,8 @@ def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str],
         "",
         "## Summary",
         "",
-        "| method | RPA % instrument notes | RCA % instrument notes | RPA % melodies | RPA % sox tones | RPA % noisy | RPA % vibrato | RPA % all | voicing recall % | FA % silence | FA % noise | × real time |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| method | RPA % instrument notes | RCA % instrument notes | voicing recall % instrument notes | RPA % melodies | RPA % sox tones | RPA % noisy | RPA % vibrato | RPA % all | voicing recall % | FA % silence | FA % noise | × real time |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, fr in results.items():
         inst = fr.select(np.isin(fr.family, INSTRUMENT_FAMILIES))
@@ -316,7 +316,7 @@ def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str],
         clean_sil = fr.select(fr.family != "noisy")
         noisy = fam["noisy"]
         lines.append(
-            f"| {name} | {_pct(inst['rpa'])} | {_pct(inst['rca'])} | {_pct(fam['melody']['rpa'])} | {_pct(fam['synthetic']['rpa'])} | "
+            f"| {name} | {_pct(inst['rpa'])} | {_pct(inst['rca'])} | {_pct(inst['recall'])} | {_pct(fam['melody']['rpa'])} | {_pct(fam['synthetic']['rpa'])} | "
             f"{_pct(noisy['rpa'])} | {_pct(fam['vibrato']['rpa'])} | {_pct(everything['rpa'])} | {_pct(everything['recall'])} | "
             f"{_pct(clean_sil['fa'])} | {_pct(noisy['fa'])} | {_times(_speed(fr))} |"
         )
