@@ -156,10 +156,27 @@ def config_names() -> list[str]:
     return sorted(p.name[: -len(".json")] for p in (resources.files("sotdemo") / "configs").iterdir() if p.name.endswith(".json"))
 
 
-def load_config(name: str) -> RunConfig:
-    """The shipped configuration `name` (see `config_names()`)."""
+def _raw(name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Configuration `name` as a plain dict with its `base` chain resolved: each section of the
+    file overrides the base's field by field (lists, and a curriculum, replace the base's whole)."""
+    if name in seen:
+        raise ValueError(f"configuration {name!r} inherits from itself: {' -> '.join((*seen, name))}")
     names = config_names()
     if name not in names:
         raise ValueError(f"unknown configuration {name!r}; available: {', '.join(names)}")
     raw = json.loads((resources.files("sotdemo") / "configs" / f"{name}.json").read_text())
-    return RunConfig.from_dict(raw)
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    merged = _raw(base, (*seen, name))
+    for key, value in raw.items():
+        merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
+    return merged
+
+
+def load_config(name: str) -> RunConfig:
+    """The shipped configuration `name` (see `config_names()`). A file may name a `base`
+    configuration and state only what differs from it (its name, description and changed fields).
+
+    Raises ValueError for an unknown name, an unknown field or section, or a base cycle."""
+    return RunConfig.from_dict(_raw(name))

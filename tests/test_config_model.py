@@ -80,3 +80,45 @@ def test_paper_table_puts_ours_beside_the_papers(tmp_path):
     text = write_table(results, tmp_path / "t.md")
     assert "| sot-2048 | 2 | 21.0 / 21.0 (1.4) | 23.5 / 24.5 (3.5) | 98.0 / 98.0 (1.4) | 75.0 / 99.7 (43.2) |" in text
     assert "| sot-2048 | 42 | 20.00 | 99.00 | 99.50 |" in text and "Deviations from the paper" in text
+
+
+def test_configurations_state_only_what_differs_from_their_base_and_resolve_to_what_trained():
+    """Each shipped configuration file names a base (sot-2048 is the root) and only what differs from it; resolved, it
+    equals the full snapshot saved next to every checkpoint trained from it (the sweep's step budget aside)."""
+    import dataclasses
+    import json
+    from importlib import resources
+
+    from sotdemo.config import _raw, config_names
+    from sotdemo.model import checkpoint_root
+
+    checked = 0
+    for name in config_names():
+        raw = json.loads((resources.files("sotdemo") / "configs" / f"{name}.json").read_text())
+        if name != "sot-2048":
+            base = _raw(raw["base"])
+            for section, fields in raw.items():
+                if isinstance(fields, dict):
+                    assert all(base.get(section, {}).get(k, object()) != v for k, v in fields.items()), (name, section)
+        config = load_config(name)
+        for snapshot in sorted((checkpoint_root() / name).glob("seed-*/config.json")):
+            saved = {k: v for k, v in json.loads(snapshot.read_text()).items() if k in ("name", "description", "loss", "encoder", "data", "train")}
+            trained = RunConfig.from_dict(saved)
+            assert dataclasses.replace(config, train=config.train.with_steps(trained.train.steps)) == trained, snapshot
+            checked += 1
+    assert checked >= 60
+
+
+def test_a_base_cycle_is_a_clear_error(tmp_path, monkeypatch):
+    from sotdemo import config as config_module
+
+    monkeypatch.setattr(config_module, "config_names", lambda: ["a", "b"])
+    files = {"a": {"name": "a", "base": "b"}, "b": {"name": "b", "base": "a"}}
+
+    class Folder:
+        def __truediv__(self, part):
+            return self if part == "configs" else type("F", (), {"read_text": lambda _s, p=part: __import__("json").dumps(files[p[:-5]])})()
+
+    monkeypatch.setattr(config_module.resources, "files", lambda _package: Folder())
+    with pytest.raises(ValueError, match="inherits from itself: a -> b -> a"):
+        config_module.load_config("a")
