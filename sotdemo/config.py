@@ -2,9 +2,10 @@
 
 A configuration bundles the loss, encoder, dataset and training settings of one row of the
 paper's table (`lin`, `mss`, `sot-2048`, `sot-512`, `sot-512-logf`, `sot-2048-nocut`,
-`sot-2048-ms512`) or of a model of our own. Every field of every section is spelled out in
-the file; `load_config(name)` turns it into typed dataclasses, and `RunConfig.to_dict()`
-writes the same form into each checkpoint's config.json.
+`sot-2048-ms512`) or of a model of our own. A file names a `base` configuration and states only
+what differs from it (`sot-2048` is the root and spells everything out); `load_config(name)`
+resolves the chain into typed dataclasses, and `RunConfig.to_dict()` writes the full form into
+each checkpoint's config.json.
 """
 
 from __future__ import annotations
