@@ -391,6 +391,10 @@ def transport_view(clip: Clip, frame: int, n_fft: int = 2048, logf: bool = False
             f"cutoff {'on' if cutoff else 'off'}, p = {p} · **W{_SUB[p]}{_SUP[p]} = {w:.3g}** (positions on a 0…1 axis)")
     if silent:
         text += f" · ⚠ the {' and '.join(silent)} frame is silent: treated as uniform mass"
+    elif cutoff and pred.sum() < target.sum():
+        missing = 1 - float(pred.sum() / target.sum())
+        text += (f" · frequency cutoff: the prediction holds {100 * missing:.0f} % less mass than the target; that share is "
+                 "drawn leaving from the top bin (the prediction's quantile function is clamped there), it is not spectral content")
     figures = {
         "plan": plots.transport_figure(freqs, a, b, source_bin, target_bin, mass, fmax, logf),
         "cdf": plots.cdf_figure(freqs, target_cdf, pred_cdf, levels, ot.quantile_function(target, freqs, levels),

@@ -125,6 +125,15 @@ def test_transport_view_w_is_the_plan_cost(n_fft, logf, cutoff, p):
         views.transport_view(clip_of(target, pred), 15, p=7)
 
 
+def test_the_cutoffs_missing_mass_is_named_in_the_transport_view():
+    target = views.synthesize(440.0, 5, -6, -120, 0, 0, 0.5).audio
+    quiet = 0.5 * target  # the prediction holds a quarter of the target's power: 75 % is missing
+    with_cutoff = views.transport_view(clip_of(target, quiet), 15, cutoff=True, n_steps=3)
+    assert "75 % less mass than the target" in with_cutoff.text and "not spectral content" in with_cutoff.text
+    assert "less mass" not in views.transport_view(clip_of(target, quiet), 15, cutoff=False, n_steps=3).text
+    assert "less mass" not in views.transport_view(clip_of(target, target), 15, cutoff=True, n_steps=3).text
+
+
 def test_frame_spectra_window_is_centred_on_the_frame():
     audio = np.zeros(40000, dtype=np.float32)
     audio[100 * 256] = 1.0  # a click at frame 100
