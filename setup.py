@@ -1,4 +1,5 @@
-"""Build hook: the wheel carries the default model, copied from the top-level checkpoints/ (the source of truth).
+"""Build hook: the wheel carries the default model and the app's example clips, copied from the top-level
+checkpoints/ and examples/ (the source of truth).
 
 Everything else about the package is in pyproject.toml. `pip install .` (not editable) runs this;
 `sotdemo.model.checkpoint_root` finds the copy under sotdemo/checkpoints/ when there is no clone
@@ -23,6 +24,10 @@ def default_model() -> str:
 class BuildWithDefaultModel(build_py):
     def run(self):
         super().run()
+        examples = Path(self.build_lib) / "sotdemo" / "examples"
+        for wav in sorted((ROOT / "examples").glob("*.wav")):  # the app's example clips (340 KB)
+            examples.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(wav, examples / wav.name)
         source = ROOT / "checkpoints" / default_model()
         target = Path(self.build_lib) / "sotdemo" / "checkpoints" / default_model()
         for seed in sorted(source.glob("seed-*")):

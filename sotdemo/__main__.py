@@ -77,8 +77,15 @@ def _estimate(args: argparse.Namespace) -> int:
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    inputs = {Path(f).resolve() for f in args.files}
+    names = csv_names(args.files)
+    outputs = [out_dir / n for n in names] + ([out_dir / (n[: -len(".csv")] + ".resynthesis.wav") for n in names] if args.resynthesis else [])
+    clash = [path for path in outputs if path.resolve() in inputs]
+    if clash:
+        print(f"error: writing {clash[0]} would overwrite an input file; choose another --out", file=sys.stderr)
+        return 2
     failures = 0
-    for file, name in zip(args.files, csv_names(args.files)):
+    for file, name in zip(args.files, names):
         try:
             result = estimate_file(file, args.model, level_db=args.level_db, min_confidence=args.min_confidence,
                                    decoder=args.decoder, min_harmonicity=args.min_harmonicity, resynthesize=args.resynthesis)
@@ -92,7 +99,7 @@ def _estimate(args: argparse.Namespace) -> int:
         if args.resynthesis:
             import soundfile as sf
 
-            sf.write(target.with_suffix(".wav"), result.resynthesis, result.sample_rate, subtype="PCM_16")
+            sf.write(target.with_name(target.stem + ".resynthesis.wav"), result.resynthesis, result.sample_rate, subtype="PCM_16")
         voiced = result.f0_hz[result.voiced]
         median = f"median f0 {np.median(voiced):.1f} Hz" if voiced.size else "no voiced frame"
         print(f"{file}: {len(result.f0_hz)} frames, {result.voiced.mean() * 100:.0f} % voiced, {median} -> {target}")
@@ -122,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from .voicing import MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB  # numpy only
 
-    estimate = commands.add_parser("estimate", help="per-frame f0 and harmonic amplitudes of audio files -> CSV")
+    estimate = commands.add_parser("estimate", help="per-frame f0 and harmonic amplitudes of audio files -> CSV",
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     estimate.add_argument("files", nargs="+")
     estimate.add_argument("--model", default=None, help="CONFIG (its best seed), CONFIG/seed-N, or default")
     estimate.add_argument("--out", default=".", help="folder for the CSV files (one per input)")
@@ -134,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     estimate.add_argument("--decoder", default="viterbi", choices=DECODER_CHOICES,
                           help="pitch track: viterbi (smooth path through the clip, default) or peak (each frame's own posterior peak)")
     estimate.add_argument("--resynthesis", action="store_true",
-                          help="also write each file's resynthesis (16 kHz WAV next to its CSV); without it only pitch work is done")
+                          help="also write each file's resynthesis (NAME.resynthesis.wav, 16 kHz, next to its CSV); without it only pitch work is done")
     estimate.set_defaults(run=_estimate)
 
     commands.add_parser("app", help="serve the web app on 127.0.0.1:7860 (sotdemo app --help for its options)", add_help=False)

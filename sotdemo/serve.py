@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")  # a Hugging Face Space sets it to 0.0.0.0; nothing else should
     parser.add_argument("--host", default=host, help=f"interface to bind (default {host}: $GRADIO_SERVER_NAME or 127.0.0.1; "
                                                      "0.0.0.0 for every interface)")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     parser.add_argument("--workers", type=int, default=WORKERS, help=f"computing events at once, all users together (default {WORKERS})")
     parser.add_argument("--queue-size", type=int, default=QUEUE_SIZE, help=f"events that may wait (default {QUEUE_SIZE})")
     parser.add_argument("--cache-ttl", type=int, default=CACHE_TTL_S, help=f"seconds uploads and downloads are kept (default {CACHE_TTL_S})")

@@ -34,7 +34,8 @@ from .plots import harmonic_amplitudes_figure, landscape_figure, race_figure, sy
 __all__ = ["CACHE_TTL_S", "EXAMPLES_DIR", "MAX_FILE_SIZE", "MAX_UPLOAD_MB", "QUEUE_SIZE", "UPLOAD_TYPES", "WORKERS", "build"]
 
 log = logging.getLogger("sotdemo.ui")
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "examples", Path(__file__).resolve().parent / "examples")
+                     if d.is_dir()), Path(__file__).resolve().parent / "examples")  # a clone's, else the installed wheel's
 MAX_UPLOAD_MB = 50  # 60 s of 8-channel 48 kHz 16-bit WAV is 46 MB; only the first 60 s are analysed anyway
 MAX_FILE_SIZE = f"{MAX_UPLOAD_MB}mb"
 WORKERS = 2  # computing events at once, all users together (app.py --workers; one per core)

@@ -91,5 +91,20 @@ def test_the_resynthesis_is_written_only_when_asked(tmp_path, capsys):
     assert main(["estimate", str(tmp_path / "tone.wav"), "--out", str(tmp_path / "a")]) == 0
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["tone.csv"]
     assert main(["estimate", str(tmp_path / "tone.wav"), "--out", str(tmp_path / "b"), "--resynthesis"]) == 0
-    audio, rate = sf.read(tmp_path / "b" / "tone.wav")
+    audio, rate = sf.read(tmp_path / "b" / "tone.resynthesis.wav")
     assert rate == SR and len(audio) == SR and abs(np.sqrt(np.mean(audio**2)) - 0.3 / np.sqrt(2)) < 0.05
+
+
+@pytest.mark.skipif(not any(SHIPPED.glob("**/model.safetensors")), reason="no shipped default model")
+def test_outputs_never_overwrite_an_input(tmp_path, capsys):
+    t = np.arange(SR) / SR
+    song = tmp_path / "song.wav"
+    sf.write(song, 0.3 * np.sin(2 * np.pi * 220.0 * t), SR, subtype="FLOAT")
+    before = song.read_bytes()
+    assert main(["estimate", str(song), "--out", str(tmp_path), "--resynthesis"]) == 0  # next to the input, the default
+    assert song.read_bytes() == before and (tmp_path / "song.resynthesis.wav").is_file() and (tmp_path / "song.csv").is_file()
+    other = tmp_path / "take.resynthesis.wav"
+    sf.write(other, 0.3 * np.sin(2 * np.pi * 330.0 * t), SR)
+    kept = other.read_bytes()
+    assert main(["estimate", str(tmp_path / "take.wav"), str(other), "--out", str(tmp_path), "--resynthesis"]) == 2
+    assert "would overwrite an input file" in capsys.readouterr().err and other.read_bytes() == kept

@@ -47,6 +47,7 @@ def test_a_built_wheel_runs_the_cli_elsewhere_with_the_default_model(tmp_path):
     (wheel,) = wheels.glob("sotdemo-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)], check=True)
     assert (target / "sotdemo" / "checkpoints" / DEFAULT_MODEL).is_dir()
+    assert sorted(p.name for p in (target / "sotdemo" / "examples").glob("*.wav")) == sorted(p.name for p in (REPO / "examples").glob("*.wav"))
     t = np.arange(16000) / 16000
     sf.write(work / "tone.wav", 0.3 * sum(np.sin(2 * np.pi * k * 220.0 * t) / k for k in range(1, 6)), 16000)
     env = {**os.environ, "PYTHONPATH": str(target)}  # ahead of the clone's editable install
