@@ -50,12 +50,11 @@ import torch
 from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parent.parent
-for path in (REPO, REPO / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+if str(REPO) not in sys.path:  # run as a script: the repository root, so that `bench` and `sotdemo` import
+    sys.path.insert(0, str(REPO))
 
-import real_corpus  # noqa: E402
-from real_corpus import SAMPLE_RATE, Corpus, Track, build_corpus, tools_available  # noqa: E402
+from bench import real_corpus  # noqa: E402
+from bench.real_corpus import SAMPLE_RATE, Corpus, Track, build_corpus, tools_available  # noqa: E402
 
 from sotdemo import model as model_lib  # noqa: E402
 from sotdemo.estimate import bfloat16_is_fast, estimate  # noqa: E402

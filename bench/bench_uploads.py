@@ -42,11 +42,10 @@ import soundfile as sf
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-for path in (REPO, REPO / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+if str(REPO) not in sys.path:  # run as a script: the repository root, so that `bench` and `sotdemo` import
+    sys.path.insert(0, str(REPO))
 
-from bench_real import Method, _crepe, _ours, _pyin  # noqa: E402
+from bench.bench_real import Method, _crepe, _ours, _pyin  # noqa: E402
 
 from sotdemo import signals  # noqa: E402
 from sotdemo.audio import load  # noqa: E402

@@ -281,8 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import tempfile
 
-    sys.path.insert(0, str(REPO / "bench"))
-    from appserver import AppServer
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from bench.appserver import AppServer
 
     rows, failures = [], 0
     with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:

@@ -31,9 +31,10 @@ import numpy as np
 import soundfile as sf
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
+if str(REPO) not in sys.path:  # run as a script: the repository root, so that `bench` and `sotdemo` import
+    sys.path.insert(0, str(REPO))
 
-from appserver import AppServer  # noqa: E402
+from bench.appserver import AppServer  # noqa: E402
 
 FORMATS = [  # (extension, soundfile format, subtype, rate, channels)
     ("wav", "WAV", "PCM_16", 44100, 2),

@@ -21,12 +21,11 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-for path in (REPO, REPO / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+if str(REPO) not in sys.path:  # run as a script: the repository root, so that `bench` and `sotdemo` import
+    sys.path.insert(0, str(REPO))
 
-from bench_real import INSTRUMENT_FAMILIES, _pct, frame_truth, score, shipped_models  # noqa: E402
-from real_corpus import build_corpus  # noqa: E402
+from bench.bench_real import INSTRUMENT_FAMILIES, _pct, frame_truth, score, shipped_models  # noqa: E402
+from bench.real_corpus import build_corpus  # noqa: E402
 
 from sotdemo import model as model_lib  # noqa: E402
 from sotdemo.spectral import cqt, frame_times  # noqa: E402

@@ -1,21 +1,15 @@
 """The real-audio benchmark: its scoring against mir_eval, its ground truth, its pitch check of
 rendered GM presets, and its quick form end to end (those two need fluidsynth, sox and FluidR3)."""
 
-import sys
-from pathlib import Path
 
 import mir_eval
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
-
 mido = pytest.importorskip("mido", reason="mido writes the benchmark's MIDI files (requirements-dev.txt)")
 
-import bench_real  # noqa: E402
-import real_corpus  # noqa: E402
-from real_corpus import SAMPLE_RATE, Note, Track  # noqa: E402
+from bench import bench_real, real_corpus  # noqa: E402
+from bench.real_corpus import SAMPLE_RATE, Note, Track  # noqa: E402
 
 needs_tools = pytest.mark.skipif(bool(real_corpus.tools_available()), reason=f"missing: {', '.join(real_corpus.tools_available())} (apt-get install fluidsynth fluid-soundfont-gm sox)")
 
@@ -114,7 +108,7 @@ def test_every_shipped_checkpoint_is_benchmarked():
 def test_local_decoding_ignores_a_second_posterior_mode():
     """real_decoding's diagnosis: a posterior with 70 % at 200 Hz and 30 % an octave up has its
     soft-argmax between the two (~+360 cents), its local average on the peak."""
-    import real_decoding
+    from bench import real_decoding
     import torch
 
     log2_bins = torch.log2(torch.tensor(50.0 * 2 ** (np.arange(120) / 36)))

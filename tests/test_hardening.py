@@ -22,13 +22,12 @@ from hypothesis.extra import numpy as hnp
 
 from sotdemo.audio import MAX_CHANNELS, MAX_RATE, MIN_RATE, MIN_SECONDS, AudioError, load, prepare
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
+from bench import fuzz
+from bench.appserver import AppServer
+from sotdemo.model import DEFAULT_MODEL
+from test_audio import encode_av, faded_tone
 
-import fuzz  # noqa: E402
-from sotdemo.model import DEFAULT_MODEL  # noqa: E402
-from appserver import AppServer  # noqa: E402
-from test_audio import encode_av, faded_tone  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 SHIPPED_DEFAULT = any((REPO / "checkpoints").glob(f"{DEFAULT_MODEL}/**/model.safetensors"))
 
@@ -340,7 +339,7 @@ def test_load_test_short_form(tmp_path, app_checkpoints):
 
 
 def test_load_test_counts_wrong_answers():
-    from load_test import Clip, check_answer
+    from bench.load_test import Clip, check_answer
 
     clip = Clip(Path("x.wav"), 2.0, 220.0, "wav")
     good = {"duration_s": 2.0, "f0_hz": [0.0] * 126, "voiced": [True] * 126, "times_s": [0.0] * 126}
@@ -381,10 +380,10 @@ def test_models_load_only_by_known_name_from_the_checkpoint_root(tmp_path, monke
             resolve(name)
 
 
-def test_launch_binds_loopback_without_share_and_caps_uploads():
-    sys.path.insert(0, str(REPO))
+def test_launch_binds_loopback_without_share_and_caps_uploads(monkeypatch):
     import app
 
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     from sotdemo.ui import MAX_UPLOAD_MB, QUEUE_SIZE, WORKERS
 
     options = app.launch_options(app.parse_args([]))
