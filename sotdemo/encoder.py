@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .spectral import CQT_BINS, CQT_BINS_PER_OCTAVE, CQT_FMIN
+
 __all__ = ["Encoder", "EncoderConfig", "EncoderOutput", "ToeplitzLinear", "exp_sigmoid"]
 
 
@@ -27,9 +29,9 @@ __all__ = ["Encoder", "EncoderConfig", "EncoderOutput", "ToeplitzLinear", "exp_s
 class EncoderConfig:
     """Sizes of the encoder; the defaults are the paper's."""
 
-    n_bins: int = 285  # CQT bins in, pitch bins out
-    fmin_hz: float = 32.7  # frequency of pitch bin 0 (the CQT's lowest bin)
-    bins_per_octave: int = 36  # pitch bins are the CQT's bins
+    n_bins: int = CQT_BINS  # CQT bins in, pitch bins out: the model's front end (`spectral.cqt` with these three)
+    fmin_hz: float = CQT_FMIN  # frequency of pitch bin 0 (the CQT's lowest bin)
+    bins_per_octave: int = CQT_BINS_PER_OCTAVE  # pitch bins are the CQT's bins
     conv_channels: int = 40
     kernel_size: int = 15
     pointwise_channels: tuple[int, ...] = (30, 30, 10, 3)

@@ -39,7 +39,7 @@ from .audio import load as load_audio
 from .audio import prepare
 from .decode import PEAK_HALF_WIDTH, peak_path, read_around, viterbi_path
 from .model import HarmonicModel, load
-from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, cqt, frame_times
+from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, frame_times
 from .voicing import (
     CLEAR_HARMONICITY, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
     harmonicity, octave_confidence,
@@ -81,17 +81,18 @@ SUBHARMONIC_DIVISORS = (2, 3)  # the octave check tries f0/2, then f0/3
 _STANDING = 0.005  # an odd multiple of f0/2 "stands out" above this share of the harmonics' power (-23 dB)
 
 
-def _energy_at(power: np.ndarray, hz: np.ndarray) -> np.ndarray:
+def _energy_at(power: np.ndarray, hz: np.ndarray, fmin_hz: float = CQT_FMIN, bins_per_octave: int = CQT_BINS_PER_OCTAVE) -> np.ndarray:
     """CQT power `[frames, bins]` at frequencies `hz` `[frames, n]`: the largest of the nearest
     bin and its two neighbours (tolerates mistuning and inharmonicity); 0 off the CQT's range."""
-    position = np.round((np.log2(np.maximum(hz, 1e-3)) - np.log2(CQT_FMIN)) * CQT_BINS_PER_OCTAVE).astype(int)
+    position = np.round((np.log2(np.maximum(hz, 1e-3)) - np.log2(fmin_hz)) * bins_per_octave).astype(int)
     out = np.zeros(hz.shape)
     for offset in (-1, 0, 1):
         out = np.maximum(out, np.take_along_axis(power, np.clip(position + offset, 0, power.shape[1] - 1), axis=1))
     return out * ((position >= 1) & (position < power.shape[1] - 1))
 
 
-def suboctave_evidence(cqt_frames: np.ndarray, f0_hz: np.ndarray, divisor: int = 2) -> np.ndarray:
+def suboctave_evidence(cqt_frames: np.ndarray, f0_hz: np.ndarray, divisor: int = 2, fmin_hz: float = CQT_FMIN,
+                       bins_per_octave: int = CQT_BINS_PER_OCTAVE) -> np.ndarray:
     """How much the spectrum says the pitch is f0/`divisor`, per frame `[frames]` (0 = nothing).
 
     Over the multiples m·f0/n of f0/n (n = `divisor`) that are not harmonics of f0 (m not a
@@ -108,23 +109,25 @@ def suboctave_evidence(cqt_frames: np.ndarray, f0_hz: np.ndarray, divisor: int =
     power) must share no common factor. A second note a fifth above f0 puts its partials at
     3, 9, 15 ... times f0/2 (a third above: 5, 15, 25 ...; a fourth above: 4, 8, 16 ... times f0/3);
     a missing fundamental's own partials stand at 3, 5, 7 .... `cqt_frames`: `[frames, 285]`
-    linear magnitude; `f0_hz`: `[frames]`.
+    linear magnitude (bins from `fmin_hz`, `bins_per_octave`: the model's front end); `f0_hz`: `[frames]`.
     """
     power = np.asarray(cqt_frames, dtype=np.float64) ** 2
     f0 = np.asarray(f0_hz, dtype=np.float64)[:, None]
-    harmonics = np.maximum(_energy_at(power, f0 * np.arange(1, _CHECK_PARTIALS + 1)).sum(axis=1), 1e-20)
+    energy_at = functools.partial(_energy_at, fmin_hz=fmin_hz, bins_per_octave=bins_per_octave)
+    harmonics = np.maximum(energy_at(power, f0 * np.arange(1, _CHECK_PARTIALS + 1)).sum(axis=1), 1e-20)
     top = divisor * _CHECK_PARTIALS if divisor == 2 else 6 * divisor
     multiples = np.array([m for m in range(1, top) if m % divisor])
-    between = _energy_at(power, f0 * multiples / divisor)
+    between = energy_at(power, f0 * multiples / divisor)
     half = 0.5 / divisor
-    sides = 0.5 * (_energy_at(power, f0 * (multiples / divisor - half)) + _energy_at(power, f0 * (multiples / divisor + half)))
+    sides = 0.5 * (energy_at(power, f0 * (multiples / divisor - half)) + energy_at(power, f0 * (multiples / divisor + half)))
     excess = np.maximum(between - sides, 0) / harmonics[:, None]  # [frames, multiples]
     standing = excess > _STANDING
     common = np.gcd.reduce(np.where(standing, multiples[None, :], 0), axis=1)  # gcd over the standing multiples (0: none)
     return np.where(common == 1, excess.sum(axis=1), 0.0)
 
 
-def _octave_down(amplitudes: torch.Tensor, cqt_frames: np.ndarray, f0_hz: torch.Tensor, flagged: np.ndarray) -> torch.Tensor:
+def _octave_down(amplitudes: torch.Tensor, cqt_frames: np.ndarray, f0_hz: torch.Tensor, flagged: np.ndarray,
+                 fmin_hz: float = CQT_FMIN, bins_per_octave: int = CQT_BINS_PER_OCTAVE) -> torch.Tensor:
     """Amplitudes `[frames, K]` re-indexed for the frames whose f0 was halved: partial k becomes
     partial 2k; each new odd partial takes the amplitude of the even partial below it (for
     partial 1: partial 2) scaled by the CQT's amplitude ratio between the two, at most 10."""
@@ -137,7 +140,8 @@ def _octave_down(amplitudes: torch.Tensor, cqt_frames: np.ndarray, f0_hz: torch.
     new = torch.zeros_like(old)
     new[:, 1::2] = old[:, : k // 2]
     half = f0_hz[rows].numpy().astype(np.float64)[:, None] / 2
-    magnitude = np.sqrt(_energy_at(np.asarray(cqt_frames[rows.numpy()], dtype=np.float64) ** 2, half * np.arange(1, k + 1)))
+    magnitude = np.sqrt(_energy_at(np.asarray(cqt_frames[rows.numpy()], dtype=np.float64) ** 2, half * np.arange(1, k + 1),
+                                   fmin_hz, bins_per_octave))
     for j in range(0, k, 2):  # partial j+1 (odd) of the halved f0
         below = new[:, j - 1] if j > 0 else new[:, 1]
         reference = magnitude[:, j - 1] if j > 0 else magnitude[:, 1]
@@ -222,11 +226,13 @@ def octave_check_step(power: FramePower, cqt_frames: np.ndarray, f0_hz: np.ndarr
     the amplitudes `[frames, K]` re-indexed (f0/2) or read off the spectrum (f0/3) there. Below
     the level gate the noise floor has peaks anywhere, so those frames are left alone."""
     f0 = np.asarray(f0_hz, dtype=np.float32).copy()  # the synthesizer's precision
+    bins = model.config.encoder  # the CQT's bins are the model's front end
     for divisor in SUBHARMONIC_DIVISORS:
         in_range = f0 / divisor >= model.config.encoder.fmin_hz
-        flagged = loud & in_range & (suboctave_evidence(cqt_frames, f0, divisor) > SUBOCTAVE_THRESHOLD)
+        evidence = suboctave_evidence(cqt_frames, f0, divisor, bins.fmin_hz, bins.bins_per_octave)
+        flagged = loud & in_range & (evidence > SUBOCTAVE_THRESHOLD)
         if divisor == 2:
-            amplitudes = _octave_down(amplitudes, cqt_frames, torch.from_numpy(f0), flagged)
+            amplitudes = _octave_down(amplitudes, cqt_frames, torch.from_numpy(f0), flagged, bins.fmin_hz, bins.bins_per_octave)
         elif flagged.any():
             rows = np.flatnonzero(flagged)
             amplitudes[rows] = torch.from_numpy(comb_amplitudes(power, f0[rows] / divisor, frames=rows)).float()
@@ -353,7 +359,7 @@ def estimate(
         mixed = prepare(np.asarray(audio), sample_rate, max_seconds=None)
         audio, sample_rate, warnings = mixed.audio, mixed.sample_rate, mixed.warnings
     audio = preprocess(audio, sample_rate)
-    spectrum = cqt(audio)  # [frames, 285]
+    spectrum = model.front_end(audio)  # [frames, n_bins]
     posterior, amps_t = infer(model, spectrum, bfloat16)
     _, f0_hz, confidence = decode(posterior, model, decoder)
     f0_hz = f0_hz.astype(np.float32)

@@ -19,12 +19,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .config import RunConfig
 from .encoder import Encoder, EncoderOutput
+from .spectral import cqt
 from .synth import harmonic_synth
 
 __all__ = ["DEFAULT_MODEL", "PACKAGED", "HarmonicModel", "available", "checkpoint_root", "load", "resolve", "save"]
@@ -44,6 +46,12 @@ class HarmonicModel(nn.Module):
     def forward(self, cqt_frames: torch.Tensor, amplitudes_train_trunk: bool = True, bfloat16_trunk: bool = False) -> EncoderOutput:
         """`cqt_frames`: `[..., 285]` linear-magnitude CQT frames (see `Encoder.forward`)."""
         return self.encoder(cqt_frames, amplitudes_train_trunk, bfloat16_trunk)
+
+    def front_end(self, audio: np.ndarray) -> np.ndarray:
+        """The model's own input: CQT frames `[..., frames, n_bins]` of 16 kHz `audio` `[..., samples]`,
+        with the bins its encoder was built for (`EncoderConfig`: fmin, n_bins, bins per octave)."""
+        e = self.config.encoder
+        return cqt(audio, self.config.data.sample_rate, e.fmin_hz, e.n_bins, e.bins_per_octave)
 
     def synthesize(self, f0_hz: torch.Tensor, amplitudes: torch.Tensor, n_samples: int, hop_length: int | None = None) -> torch.Tensor:
         """Audio `[batch, n_samples]` at the configuration's sample rate (see `synth.harmonic_synth`)."""

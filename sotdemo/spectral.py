@@ -132,9 +132,9 @@ def frame_times(n: int, hop_length: int = HOP, sample_rate: int = SAMPLE_RATE, o
     return (offset + np.arange(n) * hop_length) / sample_rate
 
 
-def cqt_frequencies() -> np.ndarray:
-    """Centre frequency in Hz of each of the paper's 285 CQT bins (32.7 Hz ... ~7.75 kHz)."""
-    return librosa.cqt_frequencies(n_bins=CQT_BINS, fmin=CQT_FMIN, bins_per_octave=CQT_BINS_PER_OCTAVE)
+def cqt_frequencies(fmin_hz: float = CQT_FMIN, n_bins: int = CQT_BINS, bins_per_octave: int = CQT_BINS_PER_OCTAVE) -> np.ndarray:
+    """Centre frequency in Hz of each CQT bin, `[n_bins]` (the paper's 285 bins: 32.7 Hz ... ~7.75 kHz)."""
+    return librosa.cqt_frequencies(n_bins=n_bins, fmin=fmin_hz, bins_per_octave=bins_per_octave)
 
 
 def _cache_cqt_filters() -> bool:
@@ -176,11 +176,14 @@ def _cache_cqt_filters() -> bool:
 CQT_FILTERS_CACHED = _cache_cqt_filters()
 
 
-def cqt(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """The encoder's input: linear-magnitude CQT frames, `[..., frames, 285]` (float32).
+def cqt(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, fmin_hz: float = CQT_FMIN, n_bins: int = CQT_BINS,
+        bins_per_octave: int = CQT_BINS_PER_OCTAVE) -> np.ndarray:
+    """The encoder's input: linear-magnitude CQT frames, `[..., frames, n_bins]` (float32).
 
     Args:
-        audio: `[..., samples]` at `sample_rate` (must be 16 kHz: the bins reach 7.75 kHz).
+        audio: `[..., samples]` at `sample_rate` (must be 16 kHz: the paper's bins reach 7.75 kHz).
+        fmin_hz, n_bins, bins_per_octave: the bins; a model's own are its `EncoderConfig`'s
+            (`model.HarmonicModel.front_end`), whose defaults are these, the paper's.
 
     Frames are centred at multiples of the hop (256 samples, 16 ms); frame i covers time
     i*256/16000 s. Uses librosa's recursive CQT (fmin 32.7 Hz, 36 bins per octave, 285 bins).
@@ -194,9 +197,9 @@ def cqt(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
             audio,
             sr=sample_rate,
             hop_length=HOP,
-            fmin=CQT_FMIN,
-            n_bins=CQT_BINS,
-            bins_per_octave=CQT_BINS_PER_OCTAVE,
+            fmin=fmin_hz,
+            n_bins=n_bins,
+            bins_per_octave=bins_per_octave,
             pad_mode="constant",
         )
     return np.abs(spec).swapaxes(-1, -2).astype(np.float32)

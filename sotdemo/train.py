@@ -33,7 +33,8 @@ from .data import Dataset, generate, split
 from .losses import SpectralLoss
 from .metrics import lsd, raw_chroma_accuracy, raw_pitch_accuracy
 from .model import HarmonicModel, load, save
-from .spectral import HOP, cqt
+from .encoder import EncoderConfig
+from .spectral import CQT_BINS, CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, cqt
 
 __all__ = ["EncodedSplit", "evaluate_split", "loss_targets", "prepare", "train"]
 
@@ -56,14 +57,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SOTDEMO_CACHE", Path.home() / ".cache" / "sotdemo"))
 
 
-def _frames(part: Dataset) -> torch.Tensor:
-    """CQT frames of `part`, read from the cache when this exact audio was seen before (the file
-    name hashes the samples, so a stale file never matches)."""
+def _frames(part: Dataset, encoder: EncoderConfig = EncoderConfig()) -> torch.Tensor:
+    """CQT frames of `part` with the encoder's bins, read from the cache when this exact audio and
+    front end were seen before (the file name hashes both, so a stale file never matches)."""
+    front = (encoder.fmin_hz, encoder.n_bins, encoder.bins_per_octave)
     digest = hashlib.sha256(part.audio.tobytes()).hexdigest()[:20]
-    path = cache_dir() / f"cqt-{digest}.npy"
+    suffix = "" if front == (CQT_FMIN, CQT_BINS, CQT_BINS_PER_OCTAVE) else "-" + hashlib.sha256(repr(front).encode()).hexdigest()[:8]
+    path = cache_dir() / f"cqt-{digest}{suffix}.npy"
     if path.exists():
         return torch.from_numpy(np.load(path))
-    frames = cqt(part.audio, part.sample_rate)
+    frames = cqt(part.audio, part.sample_rate, *front)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp.npy")
@@ -80,7 +83,7 @@ def prepare(config: RunConfig, splits: tuple[str, ...] = ("train", "val")) -> di
     prepared = {}
     for name in splits:
         part = split(dataset, name, config.data.split_fractions)
-        prepared[name] = EncodedSplit(part, _frames(part))
+        prepared[name] = EncodedSplit(part, _frames(part, config.encoder))
     return prepared
 
 

@@ -68,3 +68,28 @@ def test_cached_cqt_filters_give_librosas_cqt_bit_for_bit(monkeypatch):
     np.testing.assert_array_equal(first, cqt(x))
     np.testing.assert_array_equal(second, cqt(x))
     np.testing.assert_array_equal(shorter, cqt(x[:9000]))
+
+
+def test_the_model_owns_its_front_end():
+    """The CQT's bins are defined once (spectral's constants, the EncoderConfig defaults) and a model with other
+    bins gets its own front end, in estimate and in training's cached frames alike."""
+    import dataclasses
+
+    import torch
+
+    from sotdemo.config import RunConfig
+    from sotdemo.encoder import EncoderConfig
+    from sotdemo.estimate import estimate
+    from sotdemo.model import HarmonicModel
+
+    default = EncoderConfig()
+    assert (default.fmin_hz, default.n_bins, default.bins_per_octave) == (spectral.CQT_FMIN, spectral.CQT_BINS, spectral.CQT_BINS_PER_OCTAVE)
+    torch.manual_seed(0)
+    model = HarmonicModel(RunConfig("small", "", encoder=dataclasses.replace(default, fmin_hz=55.0, n_bins=216, bins_per_octave=36)))
+    model.eval()
+    tone = 0.3 * np.sin(2 * np.pi * 440.0 * np.arange(8000) / 16000)
+    frames = model.front_end(tone)
+    np.testing.assert_array_equal(frames, spectral.cqt(tone, 16000, 55.0, 216, 36))
+    assert frames.shape[-1] == 216 and np.argmax(frames[len(frames) // 2]) == 36 * 3  # 440 Hz is three octaves above 55
+    result = estimate(tone, 16000, model=model, resynthesize=False)
+    assert len(result.f0_hz) == len(frames) and np.all(result.f0_hz >= 55.0 * 0.99)
