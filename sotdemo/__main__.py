@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -72,8 +73,7 @@ def csv_names(files: list[str]) -> list[str]:
 def _estimate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .audio import AudioError
-    from .estimate import estimate_file, write_csv
+    from .estimate import write_csv
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,12 +84,12 @@ def _estimate(args: argparse.Namespace) -> int:
     if clash:
         print(f"error: writing {clash[0]} would overwrite an input file; choose another --out", file=sys.stderr)
         return 2
+    options = dict(level_db=args.level_db, min_confidence=args.min_confidence, decoder=args.decoder,
+                   min_harmonicity=args.min_harmonicity, resynthesize=args.resynthesis)
+    jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(args.files)))
     failures = 0
-    for file, name in zip(args.files, names):
-        try:
-            result = estimate_file(file, args.model, level_db=args.level_db, min_confidence=args.min_confidence,
-                                   decoder=args.decoder, min_harmonicity=args.min_harmonicity, resynthesize=args.resynthesis)
-        except AudioError as error:
+    for file, name, (result, error) in zip(args.files, names, _results(args.files, args.model, options, jobs)):
+        if error is not None:
             print(f"error: {error}", file=sys.stderr)
             failures += 1
             continue
@@ -104,6 +104,37 @@ def _estimate(args: argparse.Namespace) -> int:
         median = f"median f0 {np.median(voiced):.1f} Hz" if voiced.size else "no voiced frame"
         print(f"{file}: {len(result.f0_hz)} frames, {result.voiced.mean() * 100:.0f} % voiced, {median} -> {target}")
     return 1 if failures else 0
+
+
+def _one_file(file: str, model: str | None, options: dict):
+    """(Estimate, None), or (None, the AudioError's message) for a file that cannot be analysed."""
+    from .audio import AudioError
+    from .estimate import estimate_file
+
+    try:
+        return estimate_file(file, model, **options), None
+    except AudioError as error:
+        return None, str(error)
+
+
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # the processes share the cores
+
+
+def _results(files: list[str], model: str | None, options: dict, jobs: int):
+    """Each file's `_one_file`, in input order: in this process (jobs 1) or in `jobs` worker
+    processes (spawned, one torch thread each), so that many files keep every core busy."""
+    if jobs == 1:
+        for file in files:
+            yield _one_file(file, model, options)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
+        yield from pool.map(_one_file, files, [model] * len(files), [options] * len(files))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                           help="voicing: share of a frame's power on the harmonic comb of f0 (noise scores 0.1-0.5)")
     estimate.add_argument("--decoder", default="viterbi", choices=DECODER_CHOICES,
                           help="pitch track: viterbi (smooth path through the clip, default) or peak (each frame's own posterior peak)")
+    estimate.add_argument("--jobs", type=int, default=0,
+                          help="worker processes for many files (0: one per core, at most one per file; 1: this process)")
     estimate.add_argument("--resynthesis", action="store_true",
                           help="also write each file's resynthesis (NAME.resynthesis.wav, 16 kHz, next to its CSV); without it only pitch work is done")
     estimate.set_defaults(run=_estimate)

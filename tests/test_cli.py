@@ -108,3 +108,21 @@ def test_outputs_never_overwrite_an_input(tmp_path, capsys):
     kept = other.read_bytes()
     assert main(["estimate", str(tmp_path / "take.wav"), str(other), "--out", str(tmp_path), "--resynthesis"]) == 2
     assert "would overwrite an input file" in capsys.readouterr().err and other.read_bytes() == kept
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not any(SHIPPED.glob("**/model.safetensors")), reason="no shipped default model")
+def test_jobs_give_the_same_csvs_and_report_failures_per_file(tmp_path, capsys):
+    t = np.arange(SR) / SR
+    files = []
+    for i, hz in enumerate((110.0, 220.0, 330.0)):
+        files.append(str(tmp_path / f"tone{i}.wav"))
+        sf.write(files[-1], 0.3 * np.sin(2 * np.pi * hz * t), SR)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really")
+    assert main(["estimate", *files, str(broken), "--out", str(tmp_path / "one"), "--jobs", "1"]) == 1
+    assert main(["estimate", *files, str(broken), "--out", str(tmp_path / "two"), "--jobs", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error: broken.wav:") == 2
+    for i in range(3):
+        assert (tmp_path / "one" / f"tone{i}.csv").read_text() == (tmp_path / "two" / f"tone{i}.csv").read_text()
