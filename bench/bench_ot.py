@@ -93,7 +93,12 @@ def load_sot_loss():
         return None, f"sot-loss not available: {type(exc).__name__}: {exc}"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "results" / "bench_ot.md"))
+    args = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
     numba.set_num_threads(THREADS)
     import ot as pot
@@ -185,7 +190,7 @@ def main() -> None:
                 print(f"bins={n_bins} cutoff={cutoff} {r[0]:<20s} {r[1]:8.2f} ms  x{r[2]:6.2f}  "
                       f"rel.err {r[3]:.2e} (vs f64 originals {r[4]:.2e})")
 
-    out = ROOT / "results" / "bench_ot.md"
+    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     ours_1025 = next(r for n, c, rows in sections if n == 1025 and c for r in rows if r[0] == "ours (numba)")
     lines = [

@@ -34,7 +34,12 @@ def shares(loss_config) -> list[float]:
     return [share_toward_target(loss, f, STARTS_HZ, AMPLITUDES) for f in TARGETS_HZ]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results" / "landscape.md"))
+    args = parser.parse_args(argv)
     torch.set_num_threads(2)
     started = time.time()
     rows = []
@@ -65,7 +70,7 @@ def main() -> None:
         detail = " / ".join(f"{100 * v:.0f}" for v in per["inside"])
         lines.append(f"| {name} | {label} | {' | '.join(cells)} | {detail} |")
     lines += ["", f"Measured by `python bench/landscape.py` in {time.time() - started:.0f} s (float64, torch {torch.__version__})."]
-    out = Path(__file__).resolve().parent.parent / "results" / "landscape.md"
+    out = Path(args.out)
     out.write_text("\n".join(lines) + "\n")
     print(out.read_text())
 
