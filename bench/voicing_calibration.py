@@ -34,7 +34,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sotdemo import signals  # noqa: E402
 from sotdemo.data import DataConfig, generate  # noqa: E402
-from sotdemo.estimate import DEFAULT_LEVEL_DB, estimate, frame_level_db, get_model, preprocess  # noqa: E402
+from sotdemo.estimate import DEFAULT_LEVEL_DB, estimate, get_model  # noqa: E402
 from sotdemo.spectral import SAMPLE_RATE  # noqa: E402
 from sotdemo import voicing  # noqa: E402
 from sotdemo.voicing import CLEAR_HARMONICITY, MIN_CONFIDENCE, MIN_HARMONICITY  # noqa: E402
@@ -127,7 +127,7 @@ def _analyse(model, families: dict, harmonicity: float, pitched: bool) -> dict[s
             audio, rate = clip[0], clip[1]
             r = estimate(audio.astype(np.float32), rate, model=model, resynthesize=False, min_confidence=0.0, min_harmonicity=harmonicity,
                          clear_harmonicity=0.0, level_db=-np.inf)
-            level = frame_level_db(preprocess(audio, rate), len(r.f0_hz))
+            level = r.level_db
             if pitched:
                 truth = clip[2]
                 keep = (r.times_s >= EDGE_S) & (r.times_s <= len(truth) / SAMPLE_RATE - EDGE_S)

@@ -47,7 +47,7 @@ from .voicing import (
 
 __all__ = [
     "BELOW_RANGE_WARN", "DECODERS", "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_HARMONICITY", "SUBOCTAVE_THRESHOLD",
-    "Estimate", "bfloat16_is_fast", "comb_check", "comb_check_step", "decode", "estimate", "estimate_file", "frame_level_db",
+    "Estimate", "bfloat16_is_fast", "comb_check", "comb_check_step", "decode", "estimate", "estimate_file", "frame_level_db", "frame_rms",
     "get_model", "infer", "octave_check_step", "preprocess", "range_warnings", "scale_amplitudes", "suboctave_evidence", "threshold",
     "write_csv",
 ]
@@ -73,6 +73,7 @@ class Estimate:
     model_name: str = ""
     warnings: list[str] = field(default_factory=list)  # what was analysed differently from what was given
     harmonicity: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [frames] 0..1, `voicing.harmonicity`
+    level_db: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [frames] RMS in dBFS, the level gate's input
 
 
 SUBOCTAVE_THRESHOLD = 0.05  # chosen on synthetic clips of the realistic distribution: bench/octave_check.py
@@ -203,10 +204,14 @@ def decode(posterior: np.ndarray, model: HarmonicModel, decoder: str = "viterbi"
     return path, f0_hz, confidence
 
 
+def frame_rms(audio: np.ndarray, n_frames: int) -> np.ndarray:
+    """RMS of each CQT frame `[frames]` (2048-sample windows centred on the frames), linear."""
+    return librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][:n_frames]
+
+
 def frame_level_db(audio: np.ndarray, n_frames: int) -> np.ndarray:
-    """RMS level in dBFS of each CQT frame `[frames]` (2048-sample windows centred on the frames)."""
-    rms = librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][:n_frames]
-    return 20 * np.log10(np.maximum(rms, 1e-10))
+    """RMS level in dBFS of each CQT frame `[frames]` (`frame_rms` in dB)."""
+    return 20 * np.log10(np.maximum(frame_rms(audio, n_frames), 1e-10))
 
 
 def threshold(level_db: np.ndarray, confidence: np.ndarray, harmonicity_: np.ndarray, min_level_db: float = DEFAULT_LEVEL_DB,
@@ -253,7 +258,7 @@ def comb_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray,
         rows = replace[:, 0].astype(int)
         f0[rows] = replace[:, 1].astype(np.float32)
         amplitudes[rows] = torch.from_numpy(comb_amplitudes(power, replace[:, 1], frames=rows)).float()
-        comb[rows] = harmonicity(power, f0)[rows]
+        comb[rows] = harmonicity(power, f0[rows], frames=rows)
         moved = np.abs(model.encoder.log2_bins.numpy()[None, :] - np.log2(replace[:, 1])[:, None]).argmin(axis=1)
         confidence[rows] = octave_confidence(posterior[rows], moved, model.config.encoder.bins_per_octave, PEAK_HALF_WIDTH)
     return f0, amplitudes, comb, confidence
@@ -291,10 +296,10 @@ def range_warnings(audio: np.ndarray, model: HarmonicModel, voiced: np.ndarray, 
             f"dominates are unvoiced ({100 * voiced.mean():.0f} % voiced)"]
 
 
-def scale_amplitudes(amplitudes: torch.Tensor, f0_hz: torch.Tensor, audio: np.ndarray, voiced: np.ndarray) -> torch.Tensor:
+def scale_amplitudes(amplitudes: torch.Tensor, f0_hz: torch.Tensor, rms: np.ndarray, voiced: np.ndarray) -> torch.Tensor:
     """The encoder's amplitudes `[frames, K]` rescaled so that their harmonic tone has the input
-    frame's RMS (the encoder sees LayerNorm-ed frames and is blind to level); 0 where unvoiced."""
-    rms = librosa.feature.rms(y=audio, frame_length=2048, hop_length=HOP, center=True)[0][: len(f0_hz)]
+    frame's RMS `rms` `[frames]` (`frame_rms`; the encoder sees LayerNorm-ed frames and is blind to
+    level); 0 where unvoiced."""
     harmonic_numbers = torch.arange(1, amplitudes.shape[-1] + 1)
     audible = (f0_hz[:, None] * harmonic_numbers) < SAMPLE_RATE / 2
     tone_rms = torch.sqrt(((amplitudes * audible) ** 2).sum(-1) / 2).clamp_min(1e-9)
@@ -363,7 +368,8 @@ def estimate(
     posterior, amps_t = infer(model, spectrum, bfloat16)
     _, f0_hz, confidence = decode(posterior, model, decoder)
     f0_hz = f0_hz.astype(np.float32)
-    level = frame_level_db(audio, len(spectrum))
+    rms = frame_rms(audio, len(spectrum))
+    level = 20 * np.log10(np.maximum(rms, 1e-10))
     loud = level >= level_db
     power = FramePower(audio, SAMPLE_RATE, HOP)
     if octave_check:
@@ -373,7 +379,7 @@ def estimate(
         f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, loud, model, min_harmonicity)
     f0_t = torch.from_numpy(f0_hz).float()
     voiced = threshold(level, confidence, comb, level_db, min_confidence, min_harmonicity, clear_harmonicity)
-    amplitudes = scale_amplitudes(amps_t, f0_t, audio, voiced)
+    amplitudes = scale_amplitudes(amps_t, f0_t, rms, voiced)
     if resynthesize:
         resynthesis = model.synthesize(f0_t[None], amplitudes[None], len(audio), hop_length=HOP)[0].numpy()
     else:
@@ -387,6 +393,7 @@ def estimate(
         resynthesis=resynthesis.astype(np.float32),
         model_name=name or "",
         harmonicity=comb,
+        level_db=level,
         warnings=warnings + range_warnings(audio, model, voiced, level, level_db),
     )
 

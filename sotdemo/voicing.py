@@ -25,8 +25,6 @@ never on the benchmarks.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 __all__ = [
@@ -67,15 +65,15 @@ def window_for(f0_hz: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     return choice
 
 
-def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray, fill: bool = False) -> np.ndarray:
+def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Power on the teeth / power in the band, per frame, from the cumulative power `cum`
     `[frames, bins + 1]` (cum[:, j] = power of bins 0 .. j-1) of bins `step` Hz apart and f0 `[frames]` Hz.
 
     Band: bins j >= 2 with j·step < (K + 1/4)·f0; tooth k: bins within min(f0/4, TOOTH_BINS bins
     + TOOTH_SPREAD·k·f0) of k·f0.
-    `fill`: return instead the share of the teeth from the lowest to the highest occupied one that are
-    occupied (power within `FILL_DB` of the strongest tooth): a pitch's partials form a series, a
-    sub-harmonic's comb has every other (or every third, fourth ...) tooth empty."""
+    Also returns the comb's fill: the share of the teeth from the lowest to the highest occupied one
+    that are occupied (power within `FILL_DB` of the strongest tooth): a pitch's partials form a
+    series, a sub-harmonic's comb has every other (or every third, fourth ...) tooth empty."""
     n_bins = cum.shape[1] - 1
     b0 = f0 / step  # f0 in bins
     top = np.minimum(COMB_PARTIALS, np.maximum(np.floor(COMB_TOP_HZ / f0), 1)) + 0.25
@@ -87,62 +85,73 @@ def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray, fill: bool = False
     present = hi >= lo
     lo, hi = lo.clip(0, n_bins - 1), hi.clip(0, n_bins - 1)
     teeth = (np.take_along_axis(cum, hi + 1, axis=1) - np.take_along_axis(cum, lo, axis=1)) * present
-    if fill:
-        occupied = teeth > teeth.max(axis=1, keepdims=True) * 10 ** (FILL_DB / 10)
-        k = np.arange(1, teeth.shape[1] + 1)
-        first = np.where(occupied, k, teeth.shape[1] + 1).min(axis=1)
-        last = np.where(occupied, k, 0).max(axis=1)
-        return np.divide(occupied.sum(axis=1), last - first + 1, out=np.zeros(len(f0)), where=last >= first)
+    occupied = teeth > teeth.max(axis=1, keepdims=True) * 10 ** (FILL_DB / 10)
+    k = np.arange(1, teeth.shape[1] + 1)
+    first = np.where(occupied, k, teeth.shape[1] + 1).min(axis=1)
+    last = np.where(occupied, k, 0).max(axis=1)
+    fill = np.divide(occupied.sum(axis=1), last - first + 1, out=np.zeros(len(f0)), where=last >= first)
     total = cum[np.arange(len(f0)), band_hi + 1] - cum[:, _MIN_BIN]
-    return np.divide(teeth.sum(axis=1), total, out=np.zeros(len(f0)), where=total > 0)
+    return np.divide(teeth.sum(axis=1), total, out=np.zeros(len(f0)), where=total > 0), fill
 
 
-def _comb_scores(power: "FramePower", f0: np.ndarray, frames: np.ndarray, fill: bool = False) -> np.ndarray:
-    """`_comb_share` of every pitch in `f0` `[rows, C]` (NaN: skip, scored 0) on frames `frames`
-    `[rows]`, each in the window its pitch needs; the cumulative power of a frame is computed once
-    per window size, whatever the number of candidates."""
-    out = np.zeros(f0.shape)
+def _comb_scores(power: "FramePower", f0: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_comb_share` and fill of every pitch in `f0` `[rows, C]` (NaN: skip, scored 0) on frames
+    `frames` `[rows]`, each `[rows, C]`, each pitch in the window it needs; the cumulative power of
+    a frame is computed once per window size, whatever the number of candidates."""
+    out, fill = np.zeros(f0.shape), np.zeros(f0.shape)
     valid = np.isfinite(f0) & (f0 > 0)
     sizes = np.where(valid, window_for(np.where(valid, f0, 1.0), power.sample_rate), 0)
     for size in WINDOWS:
         hit = sizes == size
-        spectra, hz = power(size)
-        rows = np.flatnonzero(hit.any(axis=1) & (frames < len(spectra)))
+        hz = np.fft.rfftfreq(size, 1 / power.sample_rate)
+        rows = np.flatnonzero(hit.any(axis=1) & (frames < power.n_frames))
         for start in range(0, len(rows), 256):
             chunk = rows[start : start + 256]
-            block = spectra[frames[chunk]]
+            block, _ = power.rows(size, frames[chunk])
             cum = np.zeros((len(chunk), block.shape[1] + 1))
             np.cumsum(block, axis=1, dtype=np.float64, out=cum[:, 1:])
             for column in range(f0.shape[1]):
                 mine = hit[chunk, column]
                 if mine.any():
-                    out[chunk[mine], column] = _comb_share(cum[mine], hz[1], f0[chunk[mine], column], fill)
-    return out
+                    out[chunk[mine], column], fill[chunk[mine], column] = _comb_share(cum[mine], hz[1], f0[chunk[mine], column])
+    return out, fill
 
 
 class FramePower:
-    """Hann power spectra of a clip, `[frames, bins]` per window size, computed on first use.
+    """Hann power spectra of a clip's frames, `[frames, bins]` per window size, each frame computed
+    the first time it is asked for (a long window is often needed by a few frames only).
 
-    Frame i is centred at sample i·`hop_length` (zero padding at the ends), as the CQT frames;
-    the clip's mean (DC offset) is removed first. `audio`: mono `[samples]` at `sample_rate`."""
+    Frame i is centred at sample i·`hop_length` (zero padding at the ends: librosa's `stft` with
+    `center=True`, `pad_mode="constant"`), as the CQT frames; the clip's mean (DC offset) is removed
+    first. `audio`: mono `[samples]` at `sample_rate`."""
 
     def __init__(self, audio: np.ndarray, sample_rate: int = 16000, hop_length: int = 256):
         audio = np.asarray(audio, dtype=np.float64)
         self.audio = audio - audio.mean() if audio.size else audio
         self.sample_rate, self.hop_length = sample_rate, hop_length
-        self._power: dict[int, np.ndarray] = {}
+        self.n_frames = 1 + len(self.audio) // hop_length
+        self._power: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # size -> (power [frames, bins], computed [frames])
+
+    def rows(self, size: int, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(power `[len(frames), size // 2 + 1]` of the frames `frames`, bin frequencies in Hz)."""
+        from scipy import fft
+        from scipy.signal import get_window
+
+        if size not in self._power:
+            self._power[size] = (np.empty((self.n_frames, size // 2 + 1)), np.zeros(self.n_frames, dtype=bool))
+        power, done = self._power[size]
+        frames = np.asarray(frames, dtype=int)
+        missing = np.unique(frames[~done[frames]])
+        if len(missing):
+            padded = np.pad(self.audio, size // 2)
+            windows = np.lib.stride_tricks.sliding_window_view(padded, size)[missing * self.hop_length]
+            power[missing] = np.abs(fft.rfft(windows * get_window("hann", size, fftbins=True), axis=1)) ** 2
+            done[missing] = True
+        return power[frames], np.fft.rfftfreq(size, 1 / self.sample_rate)
 
     def __call__(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(power `[frames, size // 2 + 1]`, bin frequencies in Hz `[size // 2 + 1]`)."""
-        if size not in self._power:
-            import librosa  # here, so that the CLI's --help (which reads the thresholds) stays fast
-
-            with warnings.catch_warnings():  # a clip shorter than the window is zero-padded, as intended
-                warnings.filterwarnings("ignore", message="n_fft=.*is too large", category=UserWarning)
-                spectrum = librosa.stft(self.audio, n_fft=size, hop_length=self.hop_length, window="hann", center=True,
-                                        pad_mode="constant")
-            self._power[size] = np.abs(spectrum.T) ** 2
-        return self._power[size], np.fft.rfftfreq(size, 1 / self.sample_rate)
+        """(power `[frames, size // 2 + 1]` of every frame, bin frequencies in Hz `[size // 2 + 1]`)."""
+        return self.rows(size, np.arange(self.n_frames))
 
 
 def _per_window(power: FramePower, f0: np.ndarray, measure, frames: np.ndarray | None = None) -> np.ndarray:
@@ -155,21 +164,23 @@ def _per_window(power: FramePower, f0: np.ndarray, measure, frames: np.ndarray |
         rows = np.flatnonzero(sizes == size)
         if not len(rows):
             continue
-        spectra, hz = power(size)
-        rows = rows[frames[rows] < len(spectra)]
+        rows = rows[frames[rows] < power.n_frames]
         for start in range(0, len(rows), 512):
             chunk = rows[start : start + 512]
-            out[chunk] = measure(spectra[frames[chunk]], hz, f0[chunk])
+            block, hz = power.rows(size, frames[chunk])
+            out[chunk] = measure(block, hz, f0[chunk])
     return out
 
 
-def harmonicity(audio: np.ndarray | FramePower, f0_hz: np.ndarray, sample_rate: int = 16000, hop_length: int = 256) -> np.ndarray:
+def harmonicity(audio: np.ndarray | FramePower, f0_hz: np.ndarray, sample_rate: int = 16000, hop_length: int = 256,
+                frames: np.ndarray | None = None) -> np.ndarray:
     """Share of each frame's power on the harmonic comb of its f0, `[frames]` in 0..1.
 
     Args:
         audio: mono samples `[samples]` at `sample_rate` (16 kHz in `estimate`), or their `FramePower`.
         f0_hz: the estimated f0 of each frame `[frames]`, frame i centred at sample i·hop_length
             (the CQT's framing).
+        frames: the frame index of each f0 when only some frames are wanted (default 0, 1, ...).
     Frame i's power spectrum is a Hann STFT centred there, of the size `window_for` gives its f0;
     the band runs from bin 2 to (K + 1/4)·f0 with K the number of partials up to `COMB_TOP_HZ`
     (at most `COMB_PARTIALS`, at least 1); the teeth are the bins within `TOOTH_BINS` bins plus
@@ -178,7 +189,7 @@ def harmonicity(audio: np.ndarray | FramePower, f0_hz: np.ndarray, sample_rate: 
     """
     power = audio if isinstance(audio, FramePower) else FramePower(audio, sample_rate, hop_length)
     f0 = np.asarray(f0_hz, dtype=np.float64)
-    return _comb_scores(power, f0[:, None], np.arange(len(f0)))[:, 0]
+    return _comb_scores(power, f0[:, None], np.arange(len(f0)) if frames is None else np.asarray(frames))[0][:, 0]
 
 
 def _tooth_peaks(power: np.ndarray, hz: np.ndarray, f0: np.ndarray) -> np.ndarray:
@@ -229,8 +240,9 @@ def best_comb(audio: np.ndarray | FramePower, candidates_hz: np.ndarray, frames:
     candidates = np.asarray(candidates_hz, dtype=np.float64)
     frames = np.asarray(frames)
     allowed = (candidates >= lowest_hz) & (candidates <= highest_hz)
-    allowed &= _comb_scores(power, np.where(allowed, candidates, np.nan), frames, fill=True) >= MIN_FILL
-    scores = np.where(allowed, _comb_scores(power, np.where(allowed, candidates, np.nan), frames), -1.0)
+    share, fill = _comb_scores(power, np.where(allowed, candidates, np.nan), frames)
+    allowed &= fill >= MIN_FILL
+    scores = np.where(allowed, share, -1.0)
     near = scores >= scores.max(axis=1, keepdims=True) - SUBHARMONIC_TIE
     pick = np.argmax(np.where(near & allowed, candidates, -np.inf), axis=1)
     rows = np.arange(len(candidates))
