@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     estimate.add_argument("--decoder", default="viterbi", choices=DECODER_CHOICES,
                           help="pitch track: viterbi (smooth path through the clip, default) or peak (each frame's own posterior peak)")
     estimate.add_argument("--jobs", type=int, default=1,
-                          help="worker processes (0: one per core, at most one per file); 1, this process with every core, "
-                               "was as fast for 200 files of 1-3 s on 2 cores (11.9 s against 13.0 s with 2 workers)")
+                          help="worker processes (0: one per core, at most one per file); 1: this process, with every core for "
+                               "torch (workers take seconds to start: they pay off on long files)")
     estimate.add_argument("--resynthesis", action="store_true",
                           help="also write each file's resynthesis (NAME.resynthesis.wav, 16 kHz, next to its CSV); without it only pitch work is done")
     estimate.set_defaults(run=_estimate)
