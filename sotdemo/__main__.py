@@ -11,6 +11,7 @@ from pathlib import Path
 # Only what --help needs is imported here (it answers in well under a second); torch, librosa and
 # the model come in with the command that uses them.
 DECODER_CHOICES = ("viterbi", "peak")  # estimate.DECODERS, without importing it (tests/test_cli.py checks they agree)
+ENGINE_CHOICES = ("auto", "torch", "onnxruntime")  # engine.ENGINES, likewise
 
 
 def _config_names() -> list[str]:
@@ -70,71 +71,75 @@ def csv_names(files: list[str]) -> list[str]:
     return out
 
 
+def expand_file_lists(files: list[str]) -> list[str]:
+    """The inputs with each `@LIST` replaced by the paths it lists (`batch.read_file_list`: one a line)."""
+    out: list[str] = []
+    for item in files:
+        if item.startswith("@"):
+            from .batch import read_file_list
+
+            out += read_file_list(item[1:])
+        else:
+            out.append(item)
+    return out
+
+
+def _client(address: str):
+    """A `dask.distributed.Client` connected to the scheduler at `address`; ValueError saying what to do otherwise."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError("--dask needs Dask's distributed scheduler: pip install 'dask[distributed]' (or sotdemo[cluster])") from None
+    try:
+        return Client(address, timeout="20s")
+    except (OSError, TimeoutError) as error:
+        raise ValueError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+
+
 def _estimate(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from .batch import iter_estimate_files
     from .estimate import write_csv
 
+    files = expand_file_lists(args.files)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    inputs = {Path(f).resolve() for f in args.files}
-    names = csv_names(args.files)
+    inputs = {Path(f).resolve() for f in files}
+    names = csv_names(files)
     outputs = [out_dir / n for n in names] + ([out_dir / (n[: -len(".csv")] + ".resynthesis.wav") for n in names] if args.resynthesis else [])
     clash = [path for path in outputs if path.resolve() in inputs]
     if clash:
         print(f"error: writing {clash[0]} would overwrite an input file; choose another --out", file=sys.stderr)
         return 2
     options = dict(level_db=args.level_db, min_confidence=args.min_confidence, decoder=args.decoder,
-                   min_harmonicity=args.min_harmonicity, resynthesize=args.resynthesis)
-    jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(args.files)))  # worker start-up (~3 s) pays off on long files only
+                   min_harmonicity=args.min_harmonicity, resynthesize=args.resynthesis, engine=args.engine)
+    jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(files)))  # worker start-up (~3 s) pays off on long files only
+    client = _client(args.dask) if args.dask else None
     failures = 0
-    for file, name, (result, error) in zip(args.files, names, _results(args.files, args.model, options, jobs)):
-        if error is not None:
-            print(f"error: {error}", file=sys.stderr)
-            failures += 1
-            continue
-        _warn(result.warnings, file)
-        target = out_dir / name
-        write_csv(result, target)
-        if args.resynthesis:
-            import soundfile as sf
-
-            sf.write(target.with_name(target.stem + ".resynthesis.wav"), result.resynthesis, result.sample_rate, subtype="PCM_16")
-        voiced = result.f0_hz[result.voiced]
-        median = f"median f0 {np.median(voiced):.1f} Hz" if voiced.size else "no voiced frame"
-        print(f"{file}: {len(result.f0_hz)} frames, {result.voiced.mean() * 100:.0f} % voiced, {median} -> {target}")
-    return 1 if failures else 0
-
-
-def _one_file(file: str, model: str | None, options: dict):
-    """(Estimate, None), or (None, the AudioError's message) for a file that cannot be analysed."""
-    from .audio import AudioError
-    from .estimate import estimate_file
-
     try:
-        return estimate_file(file, model, **options), None
-    except AudioError as error:
-        return None, str(error)
+        for file, name, outcome in zip(files, names, iter_estimate_files(files, args.model, client=client, jobs=jobs, **options)):
+            if outcome.error is not None:
+                print(f"error: {outcome.error}", file=sys.stderr)
+                failures += 1
+                continue
+            result = outcome.estimate
+            _warn(result.warnings, file)
+            target = out_dir / name
+            write_csv(result, target)
+            if args.resynthesis:
+                import soundfile as sf
 
-
-def _one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)  # the processes share the cores
-
-
-def _results(files: list[str], model: str | None, options: dict, jobs: int):
-    """Each file's `_one_file`, in input order: in this process (jobs 1) or in `jobs` worker
-    processes (spawned, one torch thread each), so that many files keep every core busy."""
-    if jobs == 1:
-        for file in files:
-            yield _one_file(file, model, options)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
-        yield from pool.map(_one_file, files, [model] * len(files), [options] * len(files))
+                sf.write(target.with_name(target.stem + ".resynthesis.wav"), result.resynthesis, result.sample_rate, subtype="PCM_16")
+            voiced = result.f0_hz[result.voiced]
+            median = f"median f0 {np.median(voiced):.1f} Hz" if voiced.size else "no voiced frame"
+            print(f"{file}: {len(result.f0_hz)} frames, {result.voiced.mean() * 100:.0f} % voiced, {median} -> {target}")
+    finally:
+        if client is not None:
+            client.close()
+    if failures:
+        print(f"error: {failures} of {len(files)} files could not be analysed (messages above)", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
     estimate = commands.add_parser("estimate", help="per-frame f0 and harmonic amplitudes of audio files -> CSV",
                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    estimate.add_argument("files", nargs="+")
+    estimate.add_argument("files", nargs="+", help="audio files; @LIST reads the paths listed in the text file LIST, one a line")
     estimate.add_argument("--model", default=None, help="CONFIG (its best seed), CONFIG/seed-N, or default")
     estimate.add_argument("--out", default=".", help="folder for the CSV files (one per input)")
     estimate.add_argument("--level-db", type=float, default=MIN_LEVEL_DB, help="voicing level gate, dBFS")
@@ -173,8 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     estimate.add_argument("--decoder", default="viterbi", choices=DECODER_CHOICES,
                           help="pitch track: viterbi (smooth path through the clip, default) or peak (each frame's own posterior peak)")
     estimate.add_argument("--jobs", type=int, default=1,
-                          help="worker processes (0: one per core, at most one per file); 1: this process, with every core for "
-                               "torch (workers take seconds to start: they pay off on long files)")
+                          help="worker processes (0: one per core); 1: this process, with every core for torch (workers take "
+                               "seconds to start: they pay off on long files). Files go through the encoder 8 at a time either way")
+    estimate.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster: the scheduler's address (tcp://HOST:8786); the "
+                          "workers need sotdemo installed and read the files by the paths given (docs/deployment.md)")
+    estimate.add_argument("--engine", default="auto", choices=ENGINE_CHOICES,
+                          help="what runs the encoder: auto (torch bfloat16 where the CPU has it natively, else ONNX Runtime if "
+                               "installed, else torch float32), torch or onnxruntime")
     estimate.add_argument("--resynthesis", action="store_true",
                           help="also write each file's resynthesis (NAME.resynthesis.wav, 16 kHz, next to its CSV); without it only pitch work is done")
     estimate.set_defaults(run=_estimate)

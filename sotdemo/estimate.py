@@ -37,6 +37,7 @@ import torch
 
 from .audio import load as load_audio
 from .audio import prepare
+from .engine import bfloat16_is_fast, choose, onnx_encoder
 from .decode import PEAK_HALF_WIDTH, peak_path, read_around, viterbi_path
 from .model import HarmonicModel, load
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, frame_times
@@ -48,7 +49,7 @@ from .voicing import (
 __all__ = [
     "BELOW_RANGE_WARN", "DECODERS", "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_HARMONICITY", "SUBOCTAVE_THRESHOLD",
     "Estimate", "bfloat16_is_fast", "comb_check", "comb_check_step", "decode", "estimate", "estimate_file", "frame_level_db", "frame_rms",
-    "get_model", "infer", "octave_check_step", "preprocess", "range_warnings", "scale_amplitudes", "suboctave_evidence", "threshold",
+    "estimate_many", "get_model", "infer", "octave_check_step", "preprocess", "range_warnings", "scale_amplitudes", "suboctave_evidence", "threshold",
     "write_csv",
 ]
 
@@ -74,6 +75,7 @@ class Estimate:
     warnings: list[str] = field(default_factory=list)  # what was analysed differently from what was given
     harmonicity: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [frames] 0..1, `voicing.harmonicity`
     level_db: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [frames] RMS in dBFS, the level gate's input
+    engine: str = ""  # what ran the encoder: 'torch float32', 'torch bfloat16' or 'onnxruntime float32' (`sotdemo.engine`)
 
 
 SUBOCTAVE_THRESHOLD = 0.05  # chosen on synthetic clips of the realistic distribution: bench/octave_check.py
@@ -151,14 +153,6 @@ def _octave_down(amplitudes: torch.Tensor, cqt_frames: np.ndarray, f0_hz: torch.
     return out
 
 
-def bfloat16_is_fast() -> bool:
-    """Whether this CPU runs bfloat16 convolutions natively (AMX or AVX512-BF16)."""
-    try:
-        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
-    except AttributeError:  # a torch without these probes
-        return False
-
-
 @functools.lru_cache(maxsize=8)
 def get_model(name: str | None = None) -> HarmonicModel:
     """`model.load(name)`, cached: each checkpoint is read once per process."""
@@ -180,15 +174,25 @@ def preprocess(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def infer(model: HarmonicModel, cqt_frames: np.ndarray, bfloat16: bool = False) -> tuple[np.ndarray, torch.Tensor]:
-    """The encoder on CQT frames `[frames, 285]`, in batches: the pitch posterior `[frames, bins]`
-    (softmax of the logits at the model's temperature) and the raw amplitudes `[frames, K]`."""
-    frames = torch.from_numpy(cqt_frames)
+def infer(model: HarmonicModel, cqt_frames: np.ndarray, bfloat16: bool = False, engine: str = "torch") -> tuple[np.ndarray, torch.Tensor]:
+    """The encoder on CQT frames `[frames, 285]`, in batches of `_BATCH`: the pitch posterior
+    `[frames, bins]` (softmax of the logits at the model's temperature) and the raw amplitudes
+    `[frames, K]`. `engine`: 'torch' (`bfloat16`: its convolutions in bfloat16) or 'onnxruntime'
+    (`sotdemo.engine`; float32). Each frame is computed on its own, so frames of many clips may
+    be concatenated (`estimate_many`)."""
     amps, logits = [], []
-    for start in range(0, len(frames), _BATCH):
-        out = model(frames[start : start + _BATCH], bfloat16_trunk=bfloat16)
-        amps.append(out.amplitudes)
-        logits.append(out.logits)
+    if engine == "onnxruntime":
+        session = onnx_encoder(model.encoder)
+        for start in range(0, len(cqt_frames), _BATCH):
+            lo, am = session(cqt_frames[start : start + _BATCH])
+            logits.append(torch.from_numpy(lo))
+            amps.append(torch.from_numpy(am))
+    else:
+        frames = torch.from_numpy(cqt_frames)
+        for start in range(0, len(frames), _BATCH):
+            out = model(frames[start : start + _BATCH], bfloat16_trunk=bfloat16)
+            amps.append(out.amplitudes)
+            logits.append(out.logits)
     logits_t = torch.cat(logits)
     posterior = torch.softmax(logits_t / model.config.encoder.temperature, dim=-1).numpy()
     return posterior, torch.cat(amps)
@@ -307,65 +311,41 @@ def scale_amplitudes(amplitudes: torch.Tensor, f0_hz: torch.Tensor, rms: np.ndar
     return amplitudes * gain[:, None]
 
 
-@torch.no_grad()
-def estimate(
-    audio: np.ndarray,
-    sample_rate: int = SAMPLE_RATE,
-    model: HarmonicModel | str | None = None,
-    level_db: float = DEFAULT_LEVEL_DB,
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-    precision: str = "auto",
-    resynthesize: bool = True,
-    octave_check: bool = True,
-    decoder: str = "viterbi",
-    min_harmonicity: float = DEFAULT_MIN_HARMONICITY,
-    clear_harmonicity: float = CLEAR_HARMONICITY,
-) -> Estimate:
-    """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
+@dataclass
+class _Prepared:
+    """One clip ready for the encoder: 16 kHz mono samples `[samples]`, its CQT frames `[frames, bins]`
+    and what the mixing said (`warnings`)."""
 
-    `preprocess` -> CQT -> `infer` (encoder) -> `decode` (path, f0, confidence) -> `octave_check_step`
-    -> `voicing.harmonicity` -> `comb_check_step` -> `threshold` (voicing) -> `scale_amplitudes` -> synthesizer.
+    audio: np.ndarray
+    spectrum: np.ndarray
+    warnings: list[str]
 
-    Args:
-        audio: samples `[samples]` or `[samples, channels]` (mixed to mono by `audio.prepare`, which
-            analyses the strongest channel alone when they cancel), float, at `sample_rate`
-            (resampled to 16 kHz if needed).
-        model: a loaded model, a checkpoint name (see `model.load`), or None for the default.
-        level_db: frames quieter than this RMS (dBFS) are unvoiced.
-        min_confidence: frames whose posterior mass within a semitone of the chosen pitch and its
-            octave relatives is below this are unvoiced (`voicing.octave_confidence`).
-        min_harmonicity: frames whose power lies less than this share on the harmonic comb of the
-            estimated f0 are unvoiced (`voicing.harmonicity`): noise, rumble, sounds below the range.
-        clear_harmonicity: frames with at least this share are voiced whatever the confidence.
-        precision: 'float32', 'bfloat16' (the encoder's convolutions; its heads stay float32)
-            or 'auto': bfloat16 where the CPU computes it natively (`bfloat16_is_fast`).
-        resynthesize: False skips the resynthesis (`resynthesis` is then empty): pitch only.
-        octave_check: check the pitch against the spectrum. (1) Divide f0 by 2, then by 3, on frames
-            above the level gate whose spectrum holds a series of partials between its harmonics
-            (`suboctave_evidence` > `SUBOCTAVE_THRESHOLD`; a second note a fifth or a third above is
-            not a series): the octave-above-a-weak-fundamental error and a telephone voice read at
-            its third partial. (2) The comb check (`comb_check`) on frames whose comb misses the
-            spectrum. Never below the model's lowest pitch bin (32.7 Hz).
-        decoder: which pitch bin each frame reads (`sotdemo.decode`): 'viterbi', the most probable
-            smooth track through the whole clip's posteriors, or 'peak', each frame's own peak.
 
-    Raises:
-        ValueError: a wrong `decoder` or `precision`, audio that is not 1-D, or empty audio.
-    """
-    if decoder not in DECODERS:
-        raise ValueError(f"decoder must be one of {', '.join(map(repr, DECODERS))}, got {decoder!r}")
-    if precision not in ("auto", "float32", "bfloat16"):
-        raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
-    bfloat16 = precision == "bfloat16" or (precision == "auto" and bfloat16_is_fast())
-    name = model if isinstance(model, str) or model is None else model.config.name
-    model = get_model(model) if not isinstance(model, HarmonicModel) else model
+def _prepare(audio: np.ndarray, sample_rate: int, model: HarmonicModel) -> _Prepared:
+    """Mix (channels), resample and take the model's CQT of one clip (ValueError: see `preprocess`)."""
     warnings: list[str] = []
     if np.ndim(audio) == 2:  # channels: mixed as uploads are (cancelling channels detected), with the same warnings
         mixed = prepare(np.asarray(audio), sample_rate, max_seconds=None)
         audio, sample_rate, warnings = mixed.audio, mixed.sample_rate, mixed.warnings
     audio = preprocess(audio, sample_rate)
-    spectrum = model.front_end(audio)  # [frames, n_bins]
-    posterior, amps_t = infer(model, spectrum, bfloat16)
+    return _Prepared(audio, model.front_end(audio), warnings)
+
+
+def _infer_many(model: HarmonicModel, clips: list[_Prepared], engine: str, bfloat16: bool) -> list[tuple[np.ndarray, torch.Tensor]]:
+    """`infer` on the frames of all `clips` concatenated (full encoder batches however short each
+    clip is), split back: one (posterior, amplitudes) per clip."""
+    if not clips:
+        return []
+    posterior, amps = infer(model, np.concatenate([c.spectrum for c in clips]), bfloat16, engine)
+    bounds = np.cumsum([0] + [len(c.spectrum) for c in clips])
+    return [(posterior[a:b], amps[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndarray, amps_t: torch.Tensor, engine_label: str,
+            level_db: float, min_confidence: float, resynthesize: bool, octave_check: bool, decoder: str, min_harmonicity: float,
+            clear_harmonicity: float) -> Estimate:
+    """Everything after the encoder for one clip: decode, the checks, voicing, amplitudes, resynthesis."""
+    audio, spectrum = clip.audio, clip.spectrum
     _, f0_hz, confidence = decode(posterior, model, decoder)
     f0_hz = f0_hz.astype(np.float32)
     rms = frame_rms(audio, len(spectrum))
@@ -394,8 +374,108 @@ def estimate(
         model_name=name or "",
         harmonicity=comb,
         level_db=level,
-        warnings=warnings + range_warnings(audio, model, voiced, level, level_db),
+        warnings=clip.warnings + range_warnings(audio, model, voiced, level, level_db),
+        engine=engine_label,
     )
+
+
+def _resolve(model: HarmonicModel | str | None, decoder: str, precision: str, engine: str) -> tuple[HarmonicModel, str, str, bool]:
+    """(model, its name, engine, bfloat16) for `estimate`'s arguments; ValueError for wrong ones."""
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be one of {', '.join(map(repr, DECODERS))}, got {decoder!r}")
+    chosen, bfloat16 = choose(engine, precision)
+    name = model if isinstance(model, str) or model is None else model.config.name
+    model = get_model(model) if not isinstance(model, HarmonicModel) else model
+    return model, name or "", chosen, bfloat16
+
+
+def _engine_label(engine: str, bfloat16: bool) -> str:
+    return f"{engine} {'bfloat16' if bfloat16 else 'float32'}"
+
+
+@torch.no_grad()
+def estimate(
+    audio: np.ndarray,
+    sample_rate: int = SAMPLE_RATE,
+    model: HarmonicModel | str | None = None,
+    level_db: float = DEFAULT_LEVEL_DB,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    precision: str = "auto",
+    resynthesize: bool = True,
+    octave_check: bool = True,
+    decoder: str = "viterbi",
+    min_harmonicity: float = DEFAULT_MIN_HARMONICITY,
+    clear_harmonicity: float = CLEAR_HARMONICITY,
+    engine: str = "auto",
+) -> Estimate:
+    """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
+
+    `preprocess` -> CQT -> `infer` (encoder) -> `decode` (path, f0, confidence) -> `octave_check_step`
+    -> `voicing.harmonicity` -> `comb_check_step` -> `threshold` (voicing) -> `scale_amplitudes` -> synthesizer.
+
+    Args:
+        audio: samples `[samples]` or `[samples, channels]` (mixed to mono by `audio.prepare`, which
+            analyses the strongest channel alone when they cancel), float, at `sample_rate`
+            (resampled to 16 kHz if needed).
+        model: a loaded model, a checkpoint name (see `model.load`), or None for the default.
+        level_db: frames quieter than this RMS (dBFS) are unvoiced.
+        min_confidence: frames whose posterior mass within a semitone of the chosen pitch and its
+            octave relatives is below this are unvoiced (`voicing.octave_confidence`).
+        min_harmonicity: frames whose power lies less than this share on the harmonic comb of the
+            estimated f0 are unvoiced (`voicing.harmonicity`): noise, rumble, sounds below the range.
+        clear_harmonicity: frames with at least this share are voiced whatever the confidence.
+        precision: 'float32', 'bfloat16' (torch's convolutions; the heads stay float32)
+            or 'auto': bfloat16 where the CPU computes it natively (`bfloat16_is_fast`).
+        engine: what runs the encoder (`sotdemo.engine.choose`): 'torch', 'onnxruntime' (float32) or
+            'auto': torch's bfloat16 where native, else ONNX Runtime where installed, else torch's
+            float32. The result's `engine` says which ran.
+        resynthesize: False skips the resynthesis (`resynthesis` is then empty): pitch only.
+        octave_check: check the pitch against the spectrum. (1) Divide f0 by 2, then by 3, on frames
+            above the level gate whose spectrum holds a series of partials between its harmonics
+            (`suboctave_evidence` > `SUBOCTAVE_THRESHOLD`; a second note a fifth or a third above is
+            not a series): the octave-above-a-weak-fundamental error and a telephone voice read at
+            its third partial. (2) The comb check (`comb_check`) on frames whose comb misses the
+            spectrum. Never below the model's lowest pitch bin (32.7 Hz).
+        decoder: which pitch bin each frame reads (`sotdemo.decode`): 'viterbi', the most probable
+            smooth track through the whole clip's posteriors, or 'peak', each frame's own peak.
+
+    Raises:
+        ValueError: a wrong `decoder`, `precision` or `engine`, audio that is not 1-D, or empty audio.
+    """
+    return estimate_many([audio], sample_rate, model, level_db=level_db, min_confidence=min_confidence, precision=precision,
+                         resynthesize=resynthesize, octave_check=octave_check, decoder=decoder, min_harmonicity=min_harmonicity,
+                         clear_harmonicity=clear_harmonicity, engine=engine)[0]
+
+
+@torch.no_grad()
+def estimate_many(audios: list[np.ndarray], sample_rates: int | list[int] = SAMPLE_RATE, model: HarmonicModel | str | None = None,
+                  level_db: float = DEFAULT_LEVEL_DB, min_confidence: float = DEFAULT_MIN_CONFIDENCE, precision: str = "auto",
+                  resynthesize: bool = True, octave_check: bool = True, decoder: str = "viterbi",
+                  min_harmonicity: float = DEFAULT_MIN_HARMONICITY, clear_harmonicity: float = CLEAR_HARMONICITY,
+                  engine: str = "auto") -> list[Estimate]:
+    """`estimate` on many clips at once: each clip's CQT frames are concatenated into full encoder
+    batches (short clips no longer pay one small encoder call each), the results split back and each
+    clip post-processed on its own. Each result equals `estimate` on that clip alone (the encoder
+    sees one frame at a time; at most float rounding of a different batch shape apart).
+
+    Args:
+        audios: clips, each `[samples]` or `[samples, channels]`.
+        sample_rates: one rate for all, or one per clip (Hz).
+        model, and the rest: as `estimate`.
+
+    Raises:
+        ValueError: as `estimate`, for the first clip that cannot be analysed (`estimate_files`
+            reports failures per file instead), or a list of rates whose length is not the clips'.
+    """
+    rates = [sample_rates] * len(audios) if np.isscalar(sample_rates) else list(sample_rates)
+    if len(rates) != len(audios):
+        raise ValueError(f"{len(rates)} sample rates for {len(audios)} clips")
+    model, name, chosen, bfloat16 = _resolve(model, decoder, precision, engine)
+    clips = [_prepare(audio, rate, model) for audio, rate in zip(audios, rates)]
+    label = _engine_label(chosen, bfloat16)
+    return [_finish(model, name, clip, posterior, amps, label, level_db, min_confidence, resynthesize, octave_check, decoder,
+                    min_harmonicity, clear_harmonicity)
+            for clip, (posterior, amps) in zip(clips, _infer_many(model, clips, chosen, bfloat16))]
 
 
 def estimate_file(path: str | Path, model: HarmonicModel | str | None = None, max_seconds: float | None = None, **options) -> Estimate:

@@ -37,12 +37,13 @@ def test_estimate_prints_the_estimates_warnings_with_the_file_name(tmp_path, cap
     from sotdemo import estimate as estimate_module
     from sotdemo.estimate import Estimate
 
-    def fake(audio, sample_rate, *args, **kwargs):
-        n = 1 + len(audio) // 256
+    def fake_finish(model, name, clip, *args, **kwargs):
+        n = len(clip.spectrum)
         return Estimate(np.arange(n) * 0.016, np.full(n, 220.0), np.ones(n, bool), np.ones(n), np.zeros((n, 20)),
-                        np.zeros(len(audio), np.float32), warnings=["something the estimate noticed"])
+                        np.zeros(len(clip.audio), np.float32), warnings=["something the estimate noticed"])
 
-    monkeypatch.setattr(estimate_module, "estimate", fake)
+    monkeypatch.setattr(estimate_module, "_infer_many", lambda model, clips, *args: [(None, None)] * len(clips))
+    monkeypatch.setattr(estimate_module, "_finish", fake_finish)
     path = tmp_path / "tone.flac"
     sf.write(path, 0.5 * np.sin(2 * np.pi * 220.0 * np.arange(SR * 70) / SR), SR)  # 70 s: the CLI reads it all, no cut
     assert main(["estimate", str(path), "--out", str(tmp_path)]) == 0
@@ -76,10 +77,11 @@ def test_help_needs_no_heavy_import_and_the_decoders_agree():
     import subprocess
     import sys
 
-    from sotdemo.__main__ import DECODER_CHOICES
+    from sotdemo.__main__ import DECODER_CHOICES, ENGINE_CHOICES
+    from sotdemo.engine import ENGINES
     from sotdemo.estimate import DECODERS
 
-    assert DECODER_CHOICES == DECODERS
+    assert DECODER_CHOICES == DECODERS and ENGINE_CHOICES == ENGINES
     code = "import sys; from sotdemo.__main__ import main\ntry:\n    main(['estimate', '--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in ('torch', 'librosa', 'numba') if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip().endswith("[]")
 
