@@ -1,35 +1,48 @@
-"""Speed of `estimate` as a multiple of real time, on 1 and 2 threads, float32 vs bfloat16.
+"""Pitch trackers' speed on the same audio in one run, native and with an AVX2-only CPU emulated; ratios.
 
-    OMP_NUM_THREADS=2 python bench/speed.py [--seconds 60] [--out results/speed.md]
+    OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python bench/speed.py [--seconds 30] [--out results/speed.md]
 
-Times `sotdemo.estimate.estimate` (default model) on `--seconds` of a synthetic melody (harmonic
-tones, 16 kHz, so no resampling) after one warm-up call: pitch only (`resynthesize=False`, what
-a pitch tracker does) and with the resynthesis the app plays, each with the encoder's
-convolutions in float32 and in bfloat16 (`precision`), on 1 and 2 torch threads; best of 5
-runs. librosa.pyin on 10 s of the same audio gives the reference. Two more tables back the
-choices in `sotdemo`: the encoder's convolutional trunk on 256 frames as `Conv1d` (the training
-path) vs the channels-last inference path, and `estimate`'s frames per encoder call. The load
-average at start and end is in the report: run it on an otherwise idle machine.
+Methods, all on the same `--seconds` of a synthetic melody (harmonic tones, 16 kHz, so no resampling),
+one thread each, best of `--repeats` after a warm-up (pYIN: best of 2):
+- ours: `sotdemo.estimate.estimate` with the default model, pitch only (`resynthesize=False`, what a
+  pitch tracker does), `engine='auto'` (what users get: `sotdemo.engine.choose`), and the same forced to
+  torch float32 and to ONNX Runtime, so that the engine's share is visible;
+- PESTO (`pesto-pitch`, model mir-1k_g7, 16 ms hop), if installed (pip install --no-deps pesto-pitch:
+  its torchaudio dependency would pull a CUDA build; this script stubs torchaudio, which PESTO uses
+  only to read files);
+- pYIN (`librosa.pyin`, fmin 40, fmax 2000, frame 2048, hop 256);
+- CREPE tiny (`torchcrepe`, hop 10 ms, fmin 40, fmax 2000), if installed (see requirements-bench.txt).
+
+Each ISA runs in its own child process: native, and "AVX2 (emulated)" with ATEN_CPU_CAPABILITY=avx2 and
+ONEDNN_MAX_CPU_ISA=AVX2 (torch's kernels and oneDNN capped; the child checks torch reports AVX2). This
+caps torch-based methods (ours on torch, PESTO, CREPE); ONNX Runtime has no such switch and keeps its
+AVX-512 kernels (marked), and pYIN (numpy/numba) is not capped either. A second table: our pipeline's
+variants (engines, resynthesis, 2 threads) and frames per encoder call, native only. CPU model, vector
+extensions and load averages are in the report; on a shared machine the ratios within one run count.
 """
+
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import platform
+import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
-import librosa
 import numpy as np
-import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sotdemo import estimate as estimate_lib  # noqa: E402
-from sotdemo.estimate import bfloat16_is_fast, estimate, get_model  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+AVX2_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+OURS = "ours (default model, pitch only, engine auto)"
 
 
 def melody(seconds: float, rate: int = 16000) -> np.ndarray:
+    """Half-second harmonic notes (10 partials at 1/k) at random semitones from 55 Hz, seeded, `[samples]`."""
     rng = np.random.default_rng(0)
     notes = []
     for _ in range(int(np.ceil(seconds / 0.5))):
@@ -40,6 +53,7 @@ def melody(seconds: float, rate: int = 16000) -> np.ndarray:
 
 
 def best_of(fn, runs: int = 3) -> float:
+    """The shortest of `runs` wall times of `fn()` in seconds (after none: warm up before)."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -48,64 +62,152 @@ def best_of(fn, runs: int = 3) -> float:
     return min(times)
 
 
+def methods(audio: np.ndarray) -> dict[str, tuple[callable, str]]:
+    """name -> (run on `audio`, what it computes with); only the methods that import."""
+    import librosa
+    import torch
+
+    from sotdemo.engine import onnxruntime_available
+    from sotdemo.estimate import estimate, get_model
+
+    model = get_model(None)
+    out = {}
+    auto = estimate(audio[:16000], model=model, resynthesize=False)
+    out[OURS] = (lambda: estimate(audio, model=model, resynthesize=False), auto.engine)
+    out["ours, torch float32"] = (lambda: estimate(audio, model=model, resynthesize=False, engine="torch", precision="float32"),
+                                  "torch float32")
+    if onnxruntime_available():
+        out["ours, ONNX Runtime float32"] = (lambda: estimate(audio, model=model, resynthesize=False, engine="onnxruntime"),
+                                             "onnxruntime float32")
+    sys.modules.setdefault("torchaudio", types.ModuleType("torchaudio"))  # PESTO and torchcrepe read files with it only
+    try:
+        import pesto
+
+        pesto_model = pesto.load_model("mir-1k_g7", step_size=16.0, sampling_rate=16000)
+        x = torch.from_numpy(audio)
+
+        def run_pesto():
+            with torch.inference_mode():
+                return pesto_model(x, sr=16000, convert_to_freq=True, return_activations=False)
+
+        out["PESTO (mir-1k_g7)"] = (run_pesto, f"pesto-pitch {getattr(pesto, '__version__', '?')}, torch")
+    except ImportError as error:
+        print(f"PESTO left out: {error}", file=sys.stderr)
+    out["pYIN (librosa)"] = (lambda: librosa.pyin(audio, fmin=40.0, fmax=2000.0, sr=16000, frame_length=2048, hop_length=256),
+                             f"librosa {librosa.__version__}")
+    try:
+        import torchcrepe
+
+        x = torch.from_numpy(audio)[None]
+
+        def run_crepe():
+            with torch.inference_mode():
+                return torchcrepe.predict(x, 16000, hop_length=160, fmin=40.0, fmax=2000.0, model="tiny",
+                                          decoder=torchcrepe.decode.weighted_argmax, batch_size=512, device="cpu")
+
+        out["CREPE tiny (torchcrepe)"] = (run_crepe, "torchcrepe, torch")
+    except ImportError as error:
+        print(f"CREPE left out: {error}", file=sys.stderr)
+    return out
+
+
+def child(isa: str, seconds: float, repeats: int) -> dict:
+    import torch
+
+    from bench.cpu import cpu_summary, torch_isa
+
+    torch.set_num_threads(1)
+    if isa == "avx2" and torch.backends.cpu.get_cpu_capability() != "AVX2":
+        raise SystemExit(f"ATEN_CPU_CAPABILITY=avx2 not honoured: torch reports {torch.backends.cpu.get_cpu_capability()}")
+    audio = melody(seconds)
+    result = {"isa": isa, "cpu": cpu_summary(), "torch_isa": torch_isa(), "torch": torch.__version__, "methods": {}, "variants": []}
+    for name, (run, what) in methods(audio).items():
+        run()  # warm-up: model loads, numba compiles, caches
+        result["methods"][name] = {"x_real_time": seconds / best_of(run, 2 if name.startswith("pYIN") else repeats), "what": what}
+        print(f"{isa}: {name}: {result['methods'][name]['x_real_time']:.1f}x real time", file=sys.stderr, flush=True)
+    if isa == "native":
+        from sotdemo import estimate as estimate_lib
+        from sotdemo.estimate import estimate, get_model
+
+        model = get_model(None)
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            for engine, precision in (("torch", "float32"), ("torch", "bfloat16"), ("onnxruntime", "float32")):
+                for resynthesize in (False, True):
+                    def run():
+                        return estimate(audio, model=model, resynthesize=resynthesize, engine=engine, precision=precision)
+                    run()
+                    result["variants"].append((threads, f"{engine} {precision}", resynthesize, seconds / best_of(run, repeats)))
+        torch.set_num_threads(1)
+        chosen, result["batches"] = estimate_lib._BATCH, []
+        for batch in (128, 256, 512, 1024):
+            estimate_lib._BATCH = batch
+            result["batches"].append((batch, seconds / best_of(lambda: estimate(audio, model=model, resynthesize=False), repeats)))
+        estimate_lib._BATCH = chosen
+        result["batch"] = chosen
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results" / "speed.md"))
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=str(REPO / "results" / "speed.md"))
+    parser.add_argument("--child", choices=("native", "avx2"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    load0 = os.getloadavg()[0]
-    audio = melody(args.seconds)
-    model = get_model(None)
-    estimate(audio[:16000], model=model)
-    rows = []
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        for precision in ("float32", "bfloat16"):
-            for resynthesize in (False, True):
-                seconds = best_of(lambda: estimate(audio, model=model, precision=precision, resynthesize=resynthesize), runs=5)
-                rows.append((threads, precision, "pitch + resynthesis" if resynthesize else "pitch only", args.seconds / seconds))
-    trunk_rows, batch_rows = [], []
-    encoder = model.encoder
-    frames = encoder.norm(torch.rand(256, encoder.config.n_bins) ** 4).reshape(256, 1, -1)
-
-    def conv1d_trunk() -> torch.Tensor:
-        h = encoder.conv_in(frames)
-        return encoder.pointwise(h + encoder.conv_res(h))
-
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        for bfloat16 in (False, True):
-            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
-                ms = [1000 * best_of(fn, runs=20) for fn in (conv1d_trunk, lambda: encoder._trunk_channels_last(frames))]
-            trunk_rows.append((threads, "bfloat16" if bfloat16 else "float32", *ms))
-    torch.set_num_threads(2)
-    chosen = estimate_lib._BATCH
-    for batch in (128, 256, 512, 1024):
-        estimate_lib._BATCH = batch
-        batch_rows.append((batch, args.seconds / best_of(lambda: estimate(audio, model=model, resynthesize=False))))
-    estimate_lib._BATCH = chosen
-    torch.set_num_threads(1)
-    short = audio[:160000]
-    pyin = len(short) / 16000 / best_of(lambda: librosa.pyin(short, fmin=40.0, fmax=2000.0, sr=16000, frame_length=2048, hop_length=256), runs=1)
+    if args.child:
+        print("RESULT " + json.dumps(child(args.child, args.seconds, args.repeats)))
+        return 0
+    load0 = os.getloadavg()
+    runs = {}
+    for isa in ("native", "avx2"):
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", **(AVX2_ENV if isa == "avx2" else {})}
+        done = subprocess.run([sys.executable, __file__, "--child", isa, "--seconds", str(args.seconds), "--repeats", str(args.repeats)],
+                              env=env, stdout=subprocess.PIPE, text=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        if done.returncode != 0 or not lines:
+            raise SystemExit(f"the {isa} run failed (exit {done.returncode}):\n{done.stdout[-3000:]}")
+        runs[isa] = json.loads(lines[-1][len("RESULT "):])
+    load1 = os.getloadavg()
+    native, avx2 = runs["native"], runs["avx2"]
+    names = list(native["methods"])
     lines = [
-        "# Speed of `estimate` (× real time)",
+        "# Speed: pitch trackers in one run (× real time, and ours / each)",
         "",
-        f"`python bench/speed.py --seconds {args.seconds:g}`: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"CPU bfloat16 native: {bfloat16_is_fast()}; load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at the end. "
-        f"Default model, {args.seconds:g} s synthetic melody at 16 kHz, best of 5 after a warm-up; `precision='auto'` picks "
-        f"{'bfloat16' if bfloat16_is_fast() else 'float32'} on this CPU.",
+        f"`OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python bench/speed.py --seconds {args.seconds:g} --repeats {args.repeats}`. "
+        f"Machine: {native['cpu']}; torch {native['torch']}. Load average (1, 5, 15 min): {load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f} "
+        f"at start, {load1[0]:.1f} {load1[1]:.1f} {load1[2]:.1f} at the end (a shared machine: absolute figures vary with the other "
+        "jobs, ratios within one run much less).",
         "",
-        "| threads | encoder convolutions | output | × real time |",
-        "|---:|---|---|---:|",
+        f"Every method on the same {args.seconds:g} s synthetic melody at 16 kHz, one thread, best of {args.repeats} after a warm-up "
+        "(pYIN best of 2). Native: " + native["torch_isa"] + f". AVX2 (emulated): {avx2['torch_isa']}; marked * where a method "
+        "is not capped by it (ONNX Runtime picks its kernels from the CPU; pYIN is numpy/numba). Ours with `engine='auto'` ran "
+        f"**{native['methods'][OURS]['what']}** natively and **{avx2['methods'][OURS]['what']}** with the AVX2 cap.",
+        "",
+        "| method | native × real time | ours / it, native | AVX2 (emulated) × real time | ours / it, AVX2 |",
+        "|---|---:|---:|---:|---:|",
     ]
-    lines += [f"| {t} | {p} | {o} | {x:.0f} |" for t, p, o, x in rows]
-    lines += ["", "Encoder trunk (convolutions + activations) on 256 frames, best of 20, no autograd:", "",
-              "| threads | precision | Conv1d (training path) [ms] | channels-last (inference path) [ms] |", "|---:|---|---:|---:|"]
-    lines += [f"| {t} | {p} | {a:.1f} | {b:.1f} |" for t, p, a, b in trunk_rows]
-    lines += ["", f"Frames per encoder call (`estimate._BATCH`, now {chosen}), 2 threads, `precision='auto'`, pitch only:", "",
+    for name in names:
+        star = "*" if "ONNX" in name or name.startswith("pYIN") or (name == OURS and "onnx" in avx2["methods"][OURS]["what"]) else ""
+        n, a = native["methods"][name]["x_real_time"], avx2["methods"].get(name, {}).get("x_real_time", float("nan"))
+        lines.append(f"| {name} | {n:.1f} | {native['methods'][OURS]['x_real_time'] / n:.2f} | {a:.1f}{star} | "
+                     f"{avx2['methods'][OURS]['x_real_time'] / a:.2f} |")
+    ratio = {isa: {name: runs[isa]["methods"][OURS]["x_real_time"] / m["x_real_time"] for name, m in runs[isa]["methods"].items()}
+             for isa in runs}
+    goals = []
+    for isa, label in (("native", "native"), ("avx2", "AVX2 (emulated)")):
+        for method, target in (("PESTO (mir-1k_g7)", 2), ("pYIN (librosa)", 40)):
+            if method in ratio[isa]:
+                value = ratio[isa][method]
+                goals.append(f"{label}: ours / {method.split(' ')[0]} = {value:.1f} (goal >= {target}: {'met' if value >= target else 'not met'})")
+    lines += ["", "Goals (issue 17): " + "; ".join(goals) + ".", "",
+              "Our pipeline's variants (native, `estimate` on the same audio; × real time):", "",
+              "| threads | encoder | output | × real time |", "|---:|---|---|---:|"]
+    lines += [f"| {t} | {e} | {'pitch + resynthesis' if r else 'pitch only'} | {x:.0f} |" for t, e, r, x in native["variants"]]
+    lines += ["", f"Frames per encoder call (`estimate._BATCH`, now {native['batch']}), 1 thread, engine auto, pitch only:", "",
               "| frames per call | × real time |", "|---:|---:|"]
-    lines += [f"| {b} | {x:.0f} |" for b, x in batch_rows]
-    lines += ["", f"librosa.pyin (fmin 40, fmax 2000, frame 2048, hop 256), 1 thread, 10 s: {pyin:.1f}× real time.", ""]
+    lines += [f"| {b} | {x:.0f} |" for b, x in native["batches"]]
+    lines.append("")
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
