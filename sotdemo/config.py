@@ -48,7 +48,10 @@ class Stage:
     amplitudes of the target's own partials at the predicted f0 (`SpectralLoss.from_parameters`);
     `input_frame`: which CQT frame of each training clip the encoder sees, 'middle' (fully inside
     the clip) or 'any' (one drawn at random per clip and step, the clip's edge frames included,
-    which evaluation also scores: their CQT sees part of the clip and zero padding).
+    which evaluation also scores: their CQT sees part of the clip and zero padding);
+    `match_level`: the predicted tone is scaled to the clip's RMS before the loss
+    (`synth.level_matched`), so the amplitude head learns only the partials' relative levels,
+    as `estimate` uses them (for the harmonic head, whose amplitudes are relative to the frame).
     """
 
     steps: int
@@ -63,6 +66,7 @@ class Stage:
     amplitudes_train_trunk: bool = True
     sot_tone: str = "predicted"
     input_frame: str = "middle"
+    match_level: bool = False
 
     def __post_init__(self):
         if self.input_frame not in ("middle", "any"):

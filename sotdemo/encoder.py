@@ -6,7 +6,10 @@ Conv1d(40->40, k=15), 1x1 convolutions 40->30->30->10, dropout, 10->3, flatten (
 then two heads:
 - pitch: a Toeplitz (convolutional, shift-equivariant) linear layer 3*285 -> 285 logits
   over log-spaced frequencies; f0 is their soft-argmax at temperature 0.1, taken in log2(Hz);
-- amplitudes: Linear(3*285 -> K) with the exponentiated sigmoid 2·sigmoid(x)^ln(10) + 1e-7.
+- amplitudes: Linear(3*285 -> K) with the exponentiated sigmoid 2·sigmoid(x)^ln(10) + 1e-7
+  (the paper's), or ours, `amplitude_head="harmonic"` (`HarmonicAmplitudeHead`): the frame's
+  log-CQT read at each partial's position k·f0 (and a few bins around it) and mapped by a small
+  MLP shared by all partials to that partial's amplitude, relative to the frame's level.
 Leaky ReLU (slope 0.3) after every convolution.
 """
 
@@ -22,7 +25,7 @@ from torch.nn import functional as F
 
 from .spectral import CQT_BINS, CQT_BINS_PER_OCTAVE, CQT_FMIN
 
-__all__ = ["Encoder", "EncoderConfig", "EncoderOutput", "ToeplitzLinear", "exp_sigmoid"]
+__all__ = ["Encoder", "EncoderConfig", "EncoderOutput", "HarmonicAmplitudeHead", "ToeplitzLinear", "exp_sigmoid"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,12 @@ class EncoderConfig:
     n_harmonics: int = 20
     temperature: float = 0.1
     leaky_slope: float = 0.3
+    amplitude_head: str = "linear"  # "linear" (the paper's) or "harmonic" (`HarmonicAmplitudeHead`, ours)
+    harmonic_hidden: int = 32  # width of the harmonic head's MLP
+
+    def __post_init__(self):
+        if self.amplitude_head not in ("linear", "harmonic"):
+            raise ValueError(f"amplitude_head must be 'linear' or 'harmonic', got {self.amplitude_head!r}")
 
     def pitch_bins_hz(self) -> np.ndarray:
         """Frequency in Hz of each pitch logit, log-spaced like the CQT, `[n_bins]`."""
@@ -82,6 +91,53 @@ class ToeplitzLinear(nn.Module):
         return x.flatten(1) @ self.matrix().T
 
 
+class HarmonicAmplitudeHead(nn.Module):
+    """Harmonic amplitudes read off the CQT frame at the partials' positions (ours).
+
+    The paper's head is a linear map from features at fixed frequencies, so the amplitude of
+    partial k must be found at a different place for every f0: a linear layer cannot do that
+    readout, and its amplitudes stay poor (results/lsd_oracle.md). This head is pitch-relative:
+    for each partial k it samples the frame's log-magnitude CQT (dB relative to the frame's peak,
+    floored at `FLOOR_DB`) at the fractional bin of k·f0 and at `OFFSETS` bins around it (the
+    partial's lobe, its neighbours, the noise floor between them), adds log2(k) and log2(f0), and
+    maps these with an MLP shared by all partials to a log-amplitude (exponentiated sigmoid, as
+    the paper's head). Amplitudes are relative to the frame: `estimate` scales them to the input's
+    level and training matches the tone's level to the clip (`Stage.match_level`). The sampling
+    positions carry no gradient: f0 is the pitch head's business, trained by the SOT term.
+    About 1.5K parameters; any f0 can be asked for (`Encoder.amplitudes_at`), so the amplitudes
+    follow a pitch that `estimate`'s checks correct.
+    """
+
+    OFFSETS = (-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0)  # CQT bins (1/3 semitone each)
+    FLOOR_DB = -100.0
+
+    def __init__(self, n_harmonics: int, fmin_hz: float, bins_per_octave: int, hidden: int = 32, leaky_slope: float = 0.3):
+        super().__init__()
+        self.n_harmonics, self.fmin_hz, self.bins_per_octave = n_harmonics, fmin_hz, bins_per_octave
+        act = nn.LeakyReLU(leaky_slope)
+        self.mlp = nn.Sequential(nn.Linear(len(self.OFFSETS) + 2, hidden), act, nn.Linear(hidden, hidden), act, nn.Linear(hidden, 1))
+        self.register_buffer("offsets", torch.tensor(self.OFFSETS), persistent=False)
+
+    def forward(self, cqt_frames: torch.Tensor, f0_hz: torch.Tensor) -> torch.Tensor:
+        """`cqt_frames` `[frames, bins]` (linear magnitude), `f0_hz` `[frames]` -> amplitudes `[frames, K]`."""
+        n_bins = cqt_frames.shape[-1]
+        level = 20 * torch.log10(cqt_frames.clamp_min(1e-12) / cqt_frames.amax(-1, keepdim=True).clamp_min(1e-12))
+        level = level.clamp_min(self.FLOOR_DB) / -self.FLOOR_DB  # [frames, bins] in [-1, 0]
+        k = torch.arange(1, self.n_harmonics + 1, dtype=cqt_frames.dtype, device=cqt_frames.device)
+        f0 = f0_hz.detach().to(cqt_frames.dtype).clamp_min(1.0)
+        position = (torch.log2(f0[:, None] * k) - math.log2(self.fmin_hz)) * self.bins_per_octave  # [frames, K]
+        where = (position[..., None] + self.offsets).clamp(0, n_bins - 1)  # [frames, K, offsets]
+        left = where.floor().long().clamp(max=n_bins - 2)
+        frac = where - left
+        flat = where.shape[0], -1
+        low = torch.gather(level, 1, left.reshape(flat)).reshape(where.shape)
+        high = torch.gather(level, 1, (left + 1).reshape(flat)).reshape(where.shape)
+        sampled = low * (1 - frac) + high * frac
+        extra = torch.stack([torch.log2(k).expand_as(position) / math.log2(self.n_harmonics),
+                             (torch.log2(f0) - math.log2(self.fmin_hz))[:, None].expand_as(position) / 8.0], dim=-1)
+        return exp_sigmoid(self.mlp(torch.cat([sampled, extra], dim=-1))[..., 0])
+
+
 class Encoder(nn.Module):
     """CQT frame(s) `[..., n_bins]` (linear magnitude) -> `EncoderOutput`."""
 
@@ -103,7 +159,10 @@ class Encoder(nn.Module):
         self.pointwise = nn.Sequential(*layers)
         features = c.pointwise_channels[-1] * c.n_bins
         self.pitch_head = ToeplitzLinear(c.pointwise_channels[-1], c.n_bins, c.n_bins)
-        self.amplitude_head = nn.Linear(features, c.n_harmonics)
+        if c.amplitude_head == "harmonic":
+            self.amplitude_head = HarmonicAmplitudeHead(c.n_harmonics, c.fmin_hz, c.bins_per_octave, c.harmonic_hidden, c.leaky_slope)
+        else:
+            self.amplitude_head = nn.Linear(features, c.n_harmonics)
         self.register_buffer("log2_bins", torch.from_numpy(np.log2(c.pitch_bins_hz())).float(), persistent=False)
 
     def forward(self, cqt_frames: torch.Tensor, amplitudes_train_trunk: bool = True, bfloat16_trunk: bool = False) -> EncoderOutput:
@@ -123,14 +182,25 @@ class Encoder(nn.Module):
                 x = self._trunk_channels_last(x)
         x = x.to(cqt_frames.dtype)
         logits = self.pitch_head(x)
-        features = x.flatten(1) if amplitudes_train_trunk else x.flatten(1).detach()
-        amplitudes = exp_sigmoid(self.amplitude_head(features))
         f0_hz = self.f0_from_logits(logits)
+        if self.config.amplitude_head == "harmonic":
+            amplitudes = self.amplitude_head(cqt_frames.reshape(-1, cqt_frames.shape[-1]), f0_hz)
+        else:
+            features = x.flatten(1) if amplitudes_train_trunk else x.flatten(1).detach()
+            amplitudes = exp_sigmoid(self.amplitude_head(features))
         return EncoderOutput(
             f0_hz=f0_hz.reshape(leading),
             amplitudes=amplitudes.reshape(*leading, -1),
             logits=logits.reshape(*leading, -1),
         )
+
+    def amplitudes_at(self, cqt_frames: torch.Tensor, f0_hz: torch.Tensor) -> torch.Tensor | None:
+        """The harmonic head's amplitudes `[frames, K]` of CQT frames `[frames, bins]` at any f0
+        `[frames]` (Hz), e.g. a decoded or corrected pitch; None for the paper's linear head, whose
+        amplitudes belong to the frame, not to an f0."""
+        if self.config.amplitude_head != "harmonic":
+            return None
+        return self.amplitude_head(cqt_frames, f0_hz)
 
     def _trunk_channels_last(self, x: torch.Tensor) -> torch.Tensor:
         """The convolutional trunk `[frames, 1, bins] -> [frames, channels, bins]` computed as 2-D

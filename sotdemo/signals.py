@@ -19,7 +19,7 @@ import numpy as np
 from scipy import signal as scipy_signal
 
 __all__ = [
-    "NOISE_COLOURS", "VOWELS", "coloured_noise", "harmonic_tone", "missing_fundamental", "phone_band", "scale_to_dbfs", "voice",
+    "NOISE_COLOURS", "VOWELS", "coloured_noise", "formant_gain", "harmonic_tone", "missing_fundamental", "phone_band", "scale_to_dbfs", "voice",
     "voice_partials",
 ]
 
@@ -75,7 +75,7 @@ def missing_fundamental(f0_hz: float, seconds: float, partials: tuple[int, int] 
     return harmonic_tone(f0_hz, amplitudes, seconds, sample_rate, rng)
 
 
-def _formant_gain(hz: np.ndarray, formants: tuple[tuple[float, float], ...]) -> np.ndarray:
+def formant_gain(hz: np.ndarray, formants: tuple[tuple[float, float], ...]) -> np.ndarray:
     """Magnitude response of a cascade of second-order resonances (unit gain at 0 Hz) at `hz`."""
     hz = np.asarray(hz, dtype=np.float64)
     gain = np.ones_like(hz)
@@ -89,7 +89,7 @@ def voice_partials(f0_hz: float, vowel: str, n_partials: int, tilt_db_per_octave
     the glottal tilt times the vowel's formant gain at k·f0 (0 at or above Nyquist)."""
     k = np.arange(1, n_partials + 1)
     hz = k * float(f0_hz)
-    return 10 ** (tilt_db_per_octave * np.log2(k) / 20) * _formant_gain(hz, VOWELS[vowel]) * (hz < sample_rate / 2)
+    return 10 ** (tilt_db_per_octave * np.log2(k) / 20) * formant_gain(hz, VOWELS[vowel]) * (hz < sample_rate / 2)
 
 
 def voice(
@@ -135,12 +135,12 @@ def voice(
     out = np.zeros(n)
     for k in range(1, n_partials + 1):
         hz = k * f0
-        amplitude = 10 ** (tilt_db_per_octave * np.log2(k) / 20) * _formant_gain(hz, formants)
+        amplitude = 10 ** (tilt_db_per_octave * np.log2(k) / 20) * formant_gain(hz, formants)
         out += (hz < sample_rate / 2) * amplitude * np.sin(2 * np.pi * k * cycles + rng.uniform(0, 2 * np.pi))
     out *= 1 + smooth_noise(shimmer)
     if breath_db is not None and np.isfinite(breath_db):
         noise = rng.standard_normal(n)
-        spectrum = np.fft.rfft(noise) * _formant_gain(np.fft.rfftfreq(n, 1 / sample_rate), formants)
+        spectrum = np.fft.rfft(noise) * formant_gain(np.fft.rfftfreq(n, 1 / sample_rate), formants)
         noise = np.fft.irfft(spectrum, n)
         out += scale_to_dbfs(noise, 20 * np.log10(max(np.sqrt(np.mean(out**2)), 1e-20)) + breath_db)
     out *= 0.5 / max(np.abs(out).max(), 1e-20)

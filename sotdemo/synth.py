@@ -16,7 +16,7 @@ import math
 
 import torch
 
-__all__ = ["get_controls", "get_signal", "harmonic_synth", "upsample_linear", "upsample_smooth"]
+__all__ = ["get_controls", "get_signal", "harmonic_synth", "level_matched", "upsample_linear", "upsample_smooth"]
 
 
 def _frame_positions(n_frames: int, n_samples: int, hop_length: int | None, like: torch.Tensor) -> torch.Tensor:
@@ -141,3 +141,15 @@ def harmonic_synth(
     """
     f0, amps = get_controls(f0_hz, amplitudes, n_samples, sample_rate, hop_length)
     return get_signal(f0, amps, n_samples, sample_rate)
+
+
+def level_matched(amplitudes: torch.Tensor, f0_hz: torch.Tensor, target_rms: torch.Tensor, sample_rate: int = 16000) -> torch.Tensor:
+    """`amplitudes` `[batch, K]` scaled so that their constant harmonic tone at `f0_hz` `[batch]` has
+    RMS `target_rms` `[batch]` (partials at or above Nyquist do not count; sinusoids of amplitude a
+    have RMS a/sqrt(2)). Differentiable in the amplitudes: the result depends only on their shape,
+    which is what a model whose amplitudes are relative to the frame learns (`estimate` scales
+    them the same way to the input frame's RMS)."""
+    k = torch.arange(1, amplitudes.shape[-1] + 1, dtype=amplitudes.dtype, device=amplitudes.device)
+    audible = (f0_hz.detach()[..., None] * k) < sample_rate / 2
+    tone_rms = torch.sqrt(((amplitudes * audible) ** 2).sum(-1) / 2).clamp_min(1e-9)
+    return amplitudes * (target_rms / tone_rms)[..., None]

@@ -34,6 +34,7 @@ from .losses import SpectralLoss
 from .metrics import lsd, raw_chroma_accuracy, raw_pitch_accuracy
 from .model import HarmonicModel, load, save
 from .encoder import EncoderConfig
+from .synth import level_matched
 from .spectral import CQT_BINS, CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, cqt
 
 __all__ = ["EncodedSplit", "evaluate_split", "loss_targets", "prepare", "train"]
@@ -100,11 +101,16 @@ def evaluate_split(
     n_samples = data.audio.shape[1]
     source = encoded.frames if all_frames else encoded.middle[:, None]
     f0_all, lsd_all = [], []
+    relative = model.config.encoder.amplitude_head == "harmonic"
     for start in range(0, len(data), batch_size):
         frames = source[start : start + batch_size]
         out = model(frames)
         f0_all.append(out.f0_hz.numpy())
-        audio = model.synthesize(out.f0_hz, out.amplitudes, n_samples, hop_length=HOP)
+        amplitudes = out.amplitudes
+        if relative:  # amplitudes relative to the frame: at the clip's level, as `estimate` scales them
+            rms = torch.from_numpy(targets[start : start + batch_size]).pow(2).mean(-1).sqrt()
+            amplitudes = level_matched(amplitudes, out.f0_hz, rms[:, None] if amplitudes.dim() == 3 else rms)
+        audio = model.synthesize(out.f0_hz, amplitudes, n_samples, hop_length=HOP)
         lsd_all.append(lsd(torch.from_numpy(targets[start : start + batch_size]), audio, per_clip=True).numpy())
     f0 = np.concatenate(f0_all)
     pitched = data.f0_hz > 0  # noise-only clips (f0 0) have no pitch to score
@@ -191,9 +197,14 @@ def train(
     model = HarmonicModel(config)
     if tc.init_from is not None:
         start = load(tc.init_from)
-        if start.config.encoder != config.encoder:
+        same_head = dict(amplitude_head=config.encoder.amplitude_head, harmonic_hidden=config.encoder.harmonic_hidden)
+        if dataclasses.replace(start.config.encoder, **same_head) != config.encoder:
             raise ValueError(f"init_from {tc.init_from!r} has other encoder sizes than {config.name!r}")
-        model.encoder.load_state_dict(start.encoder.state_dict())
+        state = start.encoder.state_dict()
+        if start.config.encoder.amplitude_head != config.encoder.amplitude_head:  # a new kind of head starts from scratch
+            state = {k: v for k, v in state.items() if not k.startswith("amplitude_head.")}
+            state.update({k: v for k, v in model.encoder.state_dict().items() if k.startswith("amplitude_head.")})
+        model.encoder.load_state_dict(state)
     model = model.to(device)
 
     def new_optimizer() -> torch.optim.Optimizer:
@@ -233,6 +244,8 @@ def train(
         out = model(frames[index, at], stage.amplitudes_train_trunk)
         f0 = out.f0_hz if stage.train_f0 else out.f0_hz.detach()
         amplitudes = out.amplitudes * gains(t).to(device)
+        if stage.match_level:
+            amplitudes = level_matched(amplitudes, f0, audio[index].pow(2).mean(-1).sqrt(), config.data.sample_rate)
         loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients, stage.sot_mass, stage.sot_tone)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
