@@ -358,6 +358,9 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
     if octave_check:
         f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, loud, model, min_harmonicity)
     f0_t = torch.from_numpy(f0_hz).float()
+    at_pitch = model.encoder.amplitudes_at(torch.from_numpy(spectrum).float(), f0_t)
+    if at_pitch is not None:  # a harmonic head reads the partials at the final pitch, the checks' corrections included
+        amps_t = at_pitch
     voiced = threshold(level, confidence, comb, level_db, min_confidence, min_harmonicity, clear_harmonicity)
     amplitudes = scale_amplitudes(amps_t, f0_t, rms, voiced)
     if resynthesize:
