@@ -23,6 +23,8 @@ __all__ = [
     "cdf_figure",
     "interpolation_figure",
     "landscape_figure",
+    "live_pitch_figure",
+    "live_placeholder",
     "pitch_figure",
     "race_figure",
     "spectrogram",
@@ -424,4 +426,52 @@ def race_figure(trajectories: dict[str, np.ndarray], target_f0_hz: float) -> go.
     fig.add_hline(y=target_f0_hz, line=dict(color="#000", dash="dash"), annotation_text="target f0")
     fig.update_layout(title="Gradient-descent race (Adam on log f0)", xaxis_title="iteration",
                       yaxis=dict(type="log", title="predicted f0 [Hz]"), legend=dict(orientation="h", y=-0.2), **{**_LAYOUT, "height": 430})
+    return fig
+
+
+_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def live_pitch_figure(times_s: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray, confidence: np.ndarray, now_s: float,
+                      window_s: float = 10.0) -> go.Figure:
+    """The Live tab's rolling pitch track: voiced frames only, as dots whose opacity is the
+    confidence (0..1, floored at 0.15 so every voiced frame shows), over the last `window_s`
+    seconds before `now_s` (x: seconds relative to now); y: log frequency with note names
+    (A4 = 440 Hz) spanning the voiced frames (at least an octave, default E2-C6 before any).
+    `times_s`, `f0_hz`, `voiced`, `confidence`: `[frames]`, stream time [s] and Hz."""
+    voiced = np.asarray(voiced, dtype=bool)
+    x = np.asarray(times_s, dtype=np.float64)[voiced] - now_s
+    y = np.asarray(f0_hz, dtype=np.float64)[voiced]
+    alpha = np.clip(np.asarray(confidence, dtype=np.float64)[voiced], 0.15, 1.0)
+    if y.size:
+        lo, hi = np.log2(np.percentile(y, 2)) - 0.25, np.log2(np.percentile(y, 98)) + 0.25
+        middle, half = (lo + hi) / 2, max((hi - lo) / 2, 0.5)
+        lo, hi = middle - half, middle + half
+    else:
+        lo, hi = np.log2(82.41), np.log2(1046.5)
+    midi = np.arange(int(np.floor(69 + 12 * (lo - np.log2(440)))), int(np.ceil(69 + 12 * (hi - np.log2(440)))) + 1)
+    step = 1 if len(midi) <= 16 else (2 if len(midi) <= 32 else 12)
+    if step == 2:  # the natural notes
+        midi = midi[np.isin(midi % 12, [0, 2, 4, 5, 7, 9, 11])]
+    elif step == 12:
+        midi = midi[np.isin(midi % 12, [0, 9])]  # C and A
+    names = [f"{_NOTE_NAMES[m % 12]}{m // 12 - 1}" for m in midi]
+    fig = go.Figure(go.Scatter(
+        x=x, y=y, mode="markers", name="f0 (voiced frames; opacity = confidence)",
+        marker=dict(color="#0072b2", size=7, opacity=alpha, line=dict(width=0)),
+        customdata=np.stack([alpha], axis=-1) if y.size else None,
+        hovertemplate="%{x:.2f} s: %{y:.1f} Hz, confidence %{customdata[0]:.2f}<extra></extra>"))
+    fig.update_layout(
+        title=f"Pitch, last {window_s:.0f} s (stream time {now_s:.1f} s)",
+        xaxis=dict(title="seconds ago", range=[-window_s, 0]),
+        yaxis=dict(type="log", range=[lo * np.log10(2), hi * np.log10(2)], tickvals=440 * 2 ** ((midi - 69) / 12), ticktext=names,
+                   title="note", gridcolor="#e5e5e5"),
+        showlegend=False, **_LAYOUT)
+    return fig
+
+
+def live_placeholder(message: str) -> go.Figure:
+    """An empty chart that says what it waits for (`message`)."""
+    fig = go.Figure()
+    fig.update_layout(title=message, xaxis=dict(visible=False), yaxis=dict(visible=False), **_LAYOUT)
     return fig

@@ -1,6 +1,6 @@
 """The Gradio web app: Blocks wiring only (the work is in `sotdemo.views`, figures in `sotdemo.plots`).
 
-Five tabs (Estimate, Synthesize, Transport plan, Loss landscape, Models) and one named API
+Six tabs (Estimate, Synthesize, Transport plan, Loss landscape, Models, Live) and one named API
 endpoint, `/estimate` (audio file in -> pitch-track JSON out). This is the only module of the
 package that imports gradio. Errors a user can cause come back as `gr.Error` with the message of
 the `AudioError`/`ValueError` behind them; anything else is logged on the server and the user
@@ -18,18 +18,21 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Callable
 
 import gradio as gr
+import soundfile as sf
 
-from . import views
-from .audio import MAX_SECONDS, AudioError
+from . import live, views
+from .audio import MAX_SECONDS, AudioError, prepare
 from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_HARMONICITY
 from .voicing import CLEAR_HARMONICITY
 from .model import available
-from .plots import harmonic_amplitudes_figure, landscape_figure, race_figure, synthesis_figure
+from .plots import harmonic_amplitudes_figure, landscape_figure, live_placeholder, race_figure, synthesis_figure
+from .spectral import SAMPLE_RATE
 
 __all__ = ["CACHE_TTL_S", "EXAMPLES_DIR", "MAX_FILE_SIZE", "MAX_UPLOAD_MB", "QUEUE_SIZE", "UPLOAD_TYPES", "WORKERS", "build"]
 
@@ -43,6 +46,9 @@ QUEUE_SIZE = 64  # waiting events beyond which clients are turned away (app.py -
 CACHE_TTL_S = 3600  # uploads and downloads are deleted after this (app.py --cache-ttl)
 PLAY_FRAMES = 12  # frames visited by the transport tab's play-through
 PLAY_LIMIT = 8  # play-throughs at once: each only sleeps and moves the slider (the redraws it causes queue as "cpu")
+LIVE_EVERY_S = 0.25  # the event's stream_every (gradio 6's microphone sends 0.1 s chunks anyway; live.UPDATE_EVERY_S batches them)
+LIVE_TIME_LIMIT_S = 120  # a live stream holds a "cpu" slot while it runs; it ends after this long (record again to go on)
+FIRST_EXAMPLE = "melody_gaps_noise.wav"  # the Estimate tab's clip on first load (and the Transport plan tab's)
 # what the file box offers besides the browser's audio/video types (sotdemo.audio decodes whatever libsndfile or FFmpeg reads)
 UPLOAD_TYPES = ["audio", "video", ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".mp4", ".mov",
                 ".mkv", ".mka", ".3gp", ".wma", ".wmv", ".amr", ".caf", ".aif", ".aiff", ".ac3", ".avi"]
@@ -78,6 +84,14 @@ LANDSCAPE_HELP = """A target tone at the f0 you set and a prediction that is the
 change as the predicted f0 sweeps 40–2000 Hz (log axis)? Below each curve, green means a gradient-descent step moves the
 prediction **toward** the target, red **away**. Transport losses slope toward the target from far away; bin-by-bin
 losses (LIN, MSS) are flat or bumpy until the partials overlap. The race runs gradient descent from one start under each loss."""
+
+LIVE_HELP = f"""Press record and sing or play: every {live.UPDATE_EVERY_S:g} s the new audio is analysed (with the model and the
+voicing thresholds of the Estimate tab) and the **pitch** of the last {live.WINDOW_S:.0f} s scrolls by, note names on the
+left, voiced frames only, fainter where the model is less sure. The **tuner** reads the last 0.2 s; below it, the newest
+frame's spectrum (target, up) and its resynthesis (prediction, down) with the **transport plan** between them, as in
+the Transport plan tab. **Keep clip** hands the last {live.BUFFER_S:.0f} s to the Estimate and Transport plan tabs.
+A stream stops after {LIVE_TIME_LIMIT_S} s, {live.SILENCE_CLOSE_S:.0f} s of silence, or {live.IDLE_CLOSE_S:.0f} s without
+sound arriving; the server takes a few live listeners at once."""
 
 MODELS_HELP = """One row per model in the menu (the default first): on the test split of the paper's synthetic tones, RPA
 (% of frames within 50 cents of the true pitch) and LSD (the paper's log-spectral distance of the resynthesis, lower is
@@ -216,9 +230,109 @@ def api_estimate(audio_file: str | None, model: str | None = None) -> dict:
     return views.pitch_data(views.analyse(audio_file, model or None, downloads=False))
 
 
-def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
-    """The whole app (not launched): `workers` computing events at once; cached files live `cache_ttl_s`."""
+def _live_status(session: live.LiveSession, pool: live.LivePool) -> str:
+    state = f"stopped ({session.closed})" if session.closed else "● listening"
+    gaps = session.gap_warning()
+    return (f"{state} · {session.seconds:.1f} s received, the last {min(session.seconds, live.BUFFER_S):.1f} s kept · "
+            f"live slots in use: {pool.active} of {pool.max_sessions}" + (f"  \n⚠ {gaps}" if gaps else ""))
+
+
+def live_stream(pool: live.LivePool, chunk: str | tuple | None, session: live.LiveSession | None, model: str | None,
+                min_confidence: float = DEFAULT_MIN_CONFIDENCE, level_db: float = DEFAULT_LEVEL_DB,
+                min_harmonicity: float = DEFAULT_MIN_HARMONICITY) -> tuple:
+    """The Live tab's stream handler, one call per microphone chunk (a file path, or `(rate, samples)`): opens a session
+    on the first chunk (`LiveFull` when the pool is full), feeds it, and returns the pitch figure, the
+    plan figure, the tuner, the status line and the session. Raises `LiveClosed` once the session is closed."""
+    if chunk is None:
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), session
+    if session is None or session.closed:
+        name = model or views.default_model()
+        if not name:
+            raise ValueError(views.no_model_message())
+        session = pool.open(name, level_db, min_confidence, min_harmonicity)
+    rate, samples = live.read_chunk(chunk) if isinstance(chunk, str) else chunk  # not pydub: it may spawn ffmpeg per chunk
+    update = pool.feed(session, rate, samples, wait=False)  # the session's worker analyses: this handler only buffers
+    if session.closed:
+        raise live.LiveClosed(session.closed)
+    if not update.analysed:  # buffered only: nothing to redraw
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), session
+    return (*session.view, _live_status(session, pool), session)
+
+
+def live_stop(pool: live.LivePool, session: live.LiveSession | None) -> str:
+    """The microphone stopped: free the session's live slot (its audio stays for Keep clip)."""
+    if session is None:
+        return "Not recording: press record to start."
+    pool.close(session, "you stopped the microphone")
+    return _live_status(session, pool) + " · **Keep clip** to open it in the Estimate and Transport plan tabs"
+
+
+@_guard("Keeping the live clip")
+def live_keep(session: live.LiveSession | None, model: str | None, log_freq: bool, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+              level_db: float = DEFAULT_LEVEL_DB, min_harmonicity: float = DEFAULT_MIN_HARMONICITY) -> tuple:
+    """Keep clip: the live stream's last ≤ 60 s analysed as an Estimate-tab clip (audio box, figures, clip state)."""
+    if session is None:
+        raise gr.Error("Nothing recorded yet: press record in the Live tab first.", print_exception=False)
+    audio, warnings = session.clip()
+    name = "live recording.wav"
+    loaded = prepare(audio, SAMPLE_RATE, name=name)
+    loaded.warnings[:0] = warnings
+    clip = views.analyse_audio(loaded, name, model, level_db=level_db, min_confidence=min_confidence, min_harmonicity=min_harmonicity)
+    path = Path(clip.csv_path).parent / "live_recording.wav"
+    sf.write(path, audio, SAMPLE_RATE, subtype="PCM_16")
+    kept = f"Kept {len(audio) / SAMPLE_RATE:.1f} s as a clip: the Estimate and Transport plan tabs now show it."
+    return (str(path), *_clip_outputs(clip, log_freq), kept)
+
+
+_FIRST: dict = {}  # first-load views, computed once per process (and again once their download files are swept)
+_FIRST_LOCK = threading.Lock()
+
+
+def _first(key: tuple, compute: Callable, files: Callable = lambda value: []):
+    with _FIRST_LOCK:
+        value = _FIRST.get(key)
+        if value is None or not all(Path(f).is_file() for f in files(value)):
+            value = _FIRST[key] = compute()
+        return value
+
+
+@_guard("Loading the example")
+def first_estimate(model: str | None, log_freq: bool) -> tuple:
+    """First load: the Estimate tab on `FIRST_EXAMPLE` (with pYIN), so no tab opens empty; the clip also feeds the Transport plan tab."""
+    path = EXAMPLES_DIR / FIRST_EXAMPLE
+    if not path.is_file() or not (model or views.default_model()):
+        return (gr.skip(),) * 9
+
+    def compute():
+        clip = views.analyse(path, model)
+        clip.pyin = views.pyin_track(clip.audio)
+        return clip
+
+    clip = _first(("estimate", model, str(path)), compute, lambda c: [c.csv_path, c.wav_path])
+    return (str(path), *_clip_outputs(clip, log_freq))
+
+
+@_guard("Loading the example")
+def first_synthesis(model: str | None) -> tuple:
+    """First load: the Synthesize tab with its sliders' starting values (the clip state is left to the Estimate tab)."""
+    if not (model or views.default_model()):
+        return (gr.skip(),) * 5
+    out = _first(("synthesize", model), lambda: run_synthesize(220, 8, -6, -60, 5, 30, 2, model), lambda o: [o[4]])
+    return out[:5]
+
+
+@_guard("Loading the example")
+def first_landscape(target_f0: float, n_harmonics: float, names: list[str], start_f0: float, steps: float) -> tuple:
+    """First load: the Loss landscape tab's curves and race at the sliders' starting values."""
+    key = ("landscape", target_f0, n_harmonics, tuple(names), start_f0, steps)
+    return _first(key, lambda: (run_landscape(target_f0, n_harmonics, names), run_race(target_f0, start_f0, n_harmonics, names, steps)))
+
+
+def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S, live_sessions: int = live.MAX_SESSIONS) -> gr.Blocks:
+    """The whole app (not launched): `workers` computing events at once; cached files live `cache_ttl_s`;
+    at most `live_sessions` microphone streams at once (each holds one of the `workers` slots while it streams)."""
     private = dict(api_visibility="private")
+    live_pool = live.LivePool(max_sessions=live_sessions)
     cpu = dict(concurrency_id="cpu", concurrency_limit=max(1, int(workers)))  # one pool of slots for all heavy events
     with gr.Blocks(title="sotdemo: harmonic estimation with Spectral Optimal Transport",
                    delete_cache=(max(1, min(cache_ttl_s, 600)), cache_ttl_s)) as demo:
@@ -320,6 +434,21 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
                     models_md = gr.Markdown()
                 refresh_btn = gr.Button("Refresh")
 
+            with gr.Tab("Live", id="live"):
+                gr.Markdown(LIVE_HELP)
+                live_state = gr.State(None, time_to_live=cache_ttl_s)  # this browser's live session (≤ 60 s of audio)
+                with gr.Row():
+                    with gr.Column(scale=2):
+                        live_mic = gr.Audio(sources=["microphone"], streaming=True, type="filepath", label="Microphone", elem_id="live-mic")
+                    with gr.Column(scale=1):
+                        live_tuner = gr.Markdown(live.tuner_markdown(None), elem_id="live-tuner")
+                        keep_btn = gr.Button("Keep clip (last 60 s → Estimate, Transport plan)", elem_id="live-keep")
+                live_status = gr.Markdown("Not recording: press record to start.", elem_id="live-status")
+                live_pitch = gr.Plot(live_placeholder("Pitch: press record and sing or play"), label="Pitch, last 10 s",
+                                     elem_id="live-pitch")
+                live_plan = gr.Plot(live_placeholder("Transport plan of the newest frame: press record"),
+                                    label="Newest frame: input vs resynthesis and the transport plan", elem_id="live-plan")
+
         # the /estimate API: hidden components, one named endpoint
         with gr.Row(visible=False):
             api_file = gr.File(type="filepath", label="audio_file")
@@ -346,4 +475,16 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S) -> gr.Blocks:
         demo.load(_model_choices, None, [model], **private).then(_model_banner, None, [banner], **private).then(
             views.models_markdown, None, [models_md], **private).then(views.models_summary, None, [models_table, models_plot], **private)
         api_btn.click(api_estimate, [api_file, api_model], [api_out], api_name="estimate", **cpu)
+
+        thresholds = [min_conf, level_gate, min_harm]
+        live_mic.stream(_guard("Live analysis")(functools.partial(live_stream, live_pool)), [live_mic, live_state, model, *thresholds],
+                        [live_pitch, live_plan, live_tuner, live_status, live_state], stream_every=LIVE_EVERY_S,
+                        time_limit=LIVE_TIME_LIMIT_S, show_progress="hidden", **private, **cpu)
+        live_mic.stop_recording(functools.partial(live_stop, live_pool), [live_state], [live_status], **private)
+        keep_btn.click(live_keep, [live_state, model, log_freq, *thresholds], [audio_in, *estimate_outputs, live_status], **private, **cpu)
+
+        # first load: every tab shows something (computed once per process, see `_first`)
+        demo.load(first_estimate, [model, log_freq], [audio_in, *estimate_outputs], **private, **cpu).then(
+            first_synthesis, [model], [synth_audio, synth_summary, synth_plot, synth_amp_plot, synth_resynthesis], **private, **cpu).then(
+            first_landscape, [l_target, l_harm, l_losses, r_start, r_steps], [landscape_plot, race_plot], **private, **cpu)
     return demo
