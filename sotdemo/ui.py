@@ -418,12 +418,12 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S, live_sessions:
                     l_harm = gr.Slider(1, 20, value=5, step=1, label="harmonics (equal amplitudes)")
                 l_losses = gr.CheckboxGroup(list(views.LOSSES), value=list(views.LOSSES)[:2] + ["LIN", "MSS"], label="losses")
                 landscape_btn = gr.Button("Compute landscape", variant="primary")
-                landscape_plot = gr.Plot(label="Loss vs predicted f0")
+                landscape_plot = gr.Plot(label="Loss vs predicted f0", elem_id="landscape-plot")
                 with gr.Row():
                     r_start = gr.Slider(40, 2000, value=120, step=1, label="start f0 [Hz]")
                     r_steps = gr.Slider(10, 200, value=60, step=10, label="iterations")
                     race_btn = gr.Button("Run the race")
-                race_plot = gr.Plot(label="Gradient-descent race")
+                race_plot = gr.Plot(label="Gradient-descent race", elem_id="race-plot")
 
             with gr.Tab("Models", id="models"):
                 gr.Markdown(MODELS_HELP)

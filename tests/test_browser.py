@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.slow  # every test here drives a browser on a running app
@@ -21,13 +22,19 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "e4_vibrato.wav"
 
 
 @pytest.fixture(scope="module")
-def browser():
+def driver():
+    """One Playwright driver for the module (a second one cannot start while the first runs)."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("chromium is not installed (CI installs it: apt-get install -y chromium)")
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(driver):
+    b = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield b
+    b.close()
 
 
 def _page_with_example(browser, app_url):
@@ -47,9 +54,9 @@ def test_upload_estimate_and_move_the_transport_slider(browser, app_url, tmp_pat
     shots.mkdir(parents=True, exist_ok=True)
     page, errors = _page_with_example(browser, app_url)
     page.click("#estimate-btn")
+    page.wait_for_function("() => document.querySelector('#summary').innerText.includes('e4_vibrato.wav')", timeout=60000)
     for plot in ("pitch-plot", "amp-plot", "spec-plot"):
         page.wait_for_selector(f"#{plot} .js-plotly-plot .main-svg", timeout=60000)
-    assert "e4_vibrato.wav" in page.inner_text("#summary")
     page.screenshot(path=str(shots / "estimate.png"), full_page=True)
 
     page.get_by_role("tab", name="Transport plan").click()
@@ -96,4 +103,76 @@ def test_a_video_in_the_file_box_is_estimated_before_the_audio_box(browser, app_
     page.click("#estimate-btn")
     page.wait_for_function("() => document.querySelector('#summary').innerText.includes('phone video.mp4')", timeout=60000)
     assert re.search(r"1\.5\d s analysed", page.inner_text("#summary"))  # the video's sound track (AAC adds ~20 ms)
+    assert errors == []
+
+
+def test_every_tab_shows_something_on_first_load(browser, app_url):
+    """No tab opens empty: an example clip, a synthesized tone and the loss landscape are there before any click."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(app_url)
+    page.wait_for_function("() => (document.querySelector('#summary') || {}).innerText?.includes('melody_gaps_noise.wav')", timeout=90000)
+    for tab, plots in (("Estimate", ["#pitch-plot", "#amp-plot", "#spec-plot"]), ("Synthesize", ["#synth-amp-plot"]),
+                       ("Transport plan", ["#plan-plot"]), ("Loss landscape", ["#landscape-plot", "#race-plot"]),
+                       ("Models", ["#models-plot"])):
+        page.get_by_role("tab", name=tab).click()
+        for plot in plots:
+            page.wait_for_selector(f"{plot} .js-plotly-plot .main-svg", timeout=90000)
+    info = page.locator("#transport-info").inner_text()
+    assert re.search(r"frame \d+ at", info), info
+    assert errors == []
+
+
+@pytest.fixture(scope="module")
+def microphone(driver, tmp_path_factory):
+    """Chromium whose fake microphone plays a 220 Hz harmonic tone written at 44.1 kHz (Chromium loops the file and
+    captures at its own rate, 48 kHz here: a rate error would show as a pitch error), and the tone's f0."""
+    import soundfile as sf
+
+    rate, f0 = 44100, 220.0
+    t = np.arange(2 * rate) / rate  # 440 whole periods: the loop joins without a click
+    x = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 7))
+    path = tmp_path_factory.mktemp("microphone") / "tone220.wav"
+    sf.write(path, 0.5 * x / np.abs(x).max(), rate, subtype="PCM_16")
+    args = ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={path}"]
+    b = driver.chromium.launch(executable_path=CHROMIUM, args=args)
+    yield b, f0
+    b.close()
+
+
+def test_live_tab_follows_a_fake_microphone(microphone, app_url, tmp_path):
+    browser, f0 = microphone
+    shots = Path(os.environ.get("SOTDEMO_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 1500})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(app_url)
+    page.wait_for_selector("#estimate-btn", timeout=30000)
+    page.get_by_role("tab", name="Live").click()
+    page.wait_for_timeout(2000)  # gradio loads its WAV recorder lazily; a click before raises 'ge is not a constructor'
+    page.locator("#live-mic button.record-button").click()
+    page.wait_for_function("() => (document.querySelector('#live-tuner h3') || {}).innerText?.includes('Hz')", timeout=30000)
+    readings = []
+    for _ in range(3):
+        page.wait_for_timeout(1500)
+        readings.append(float(re.search(r"([0-9.]+) Hz", page.inner_text("#live-tuner h3")).group(1)))
+    assert all(abs(1200 * np.log2(hz / f0)) < 50 for hz in readings), readings
+    title = "() => (document.querySelector('#live-plan .gtitle') || {}).textContent || ''"
+    first = page.evaluate(title)
+    assert first.startswith("Transport plan at")
+    page.wait_for_function(f"(first) => ({title})() !== first", arg=first, timeout=15000)  # the plan moves on with the stream
+    assert "● listening" in page.inner_text("#live-status")
+    page.wait_for_selector("#live-pitch .js-plotly-plot .scatterlayer .point", timeout=10000)  # voiced frames drawn
+    page.screenshot(path=str(shots / "live.png"), full_page=False)
+    page.locator("#live-mic button.stop-button").click()
+    page.wait_for_function("() => document.querySelector('#live-status').innerText.includes('you stopped the microphone')",
+                           timeout=15000)
+    page.click("#live-keep")
+    page.wait_for_function("() => document.querySelector('#live-status').innerText.startsWith('Kept ')", timeout=60000)
+    page.get_by_role("tab", name="Estimate").click()
+    page.wait_for_function("() => document.querySelector('#summary').innerText.includes('live recording.wav')", timeout=30000)
+    median = float(re.search(r"median f0 ([0-9.]+) Hz", page.inner_text("#summary")).group(1))
+    assert abs(1200 * np.log2(median / f0)) < 50
     assert errors == []
