@@ -9,7 +9,7 @@ difference) between the input and
   user downloads), for each model given (default: the default model);
 - (b) the **oracle**: the same synthesizer (`synth.harmonic_synth`, frame-rate controls at hop 256)
   driven by the true f0 and, frame by frame, the least-squares amplitudes of its 20 partials
-  (`oracle_fit`: sines and cosines at k·f0 fitted to the Hann-windowed 1024-sample frame; the
+  (`sotdemo.oracle.harmonic_fit`: sines and cosines at k·f0 fitted to the Hann-windowed 1024-sample frame; the
   amplitude of partial k is the modulus of its complex coefficient). The true f0 is refined per
   frame within ±40 cents to the value whose partials explain most of the frame's energy, since a
   sampled instrument is rarely tuned exactly to its nominal pitch. This is what the harmonic model
@@ -43,11 +43,12 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.real_corpus import ATTACK_S, RELEASE_S, SAMPLE_RATE, build_corpus  # noqa: E402
+from bench.real_corpus import SAMPLE_RATE, build_corpus  # noqa: E402
 from sotdemo import signals  # noqa: E402
 from sotdemo.estimate import estimate  # noqa: E402
 from sotdemo.metrics import lsd  # noqa: E402
 from sotdemo.model import DEFAULT_MODEL, load  # noqa: E402
+from sotdemo.oracle import harmonic_fit  # noqa: E402
 from sotdemo.synth import harmonic_synth  # noqa: E402
 
 HOP, N_FFT, K = 256, 1024, 20
@@ -67,52 +68,6 @@ class Item:
     f0_hz: np.ndarray  # [frames of the clip] true f0 (0 outside notes)
     n_partials: int = 0  # sparse tones: how many partials the input has (0: not a sparse tone)
     oracle: dict | None = None  # filled by `oracle_row`
-
-
-def _basis(f0_hz: float, n: int, sample_rate: int) -> np.ndarray:
-    t = (np.arange(n) - n // 2) / sample_rate
-    k = np.arange(1, K + 1)
-    k = k[k * f0_hz < sample_rate / 2]
-    phase = 2 * np.pi * f0_hz * t[:, None] * k[None, :]
-    return np.concatenate([np.cos(phase), np.sin(phase)], axis=1)
-
-
-def _fit(frame: np.ndarray, window: np.ndarray, f0_hz: float, sample_rate: int) -> tuple[np.ndarray, float]:
-    """Least-squares amplitudes `[K]` of partials k·f0 in one windowed frame, and the energy they leave unexplained."""
-    basis = _basis(f0_hz, len(frame), sample_rate) * window[:, None]
-    target = frame * window
-    coef, *_ = np.linalg.lstsq(basis, target, rcond=None)
-    residual = float(np.sum((target - basis @ coef) ** 2))
-    half = basis.shape[1] // 2
-    amplitudes = np.zeros(K)
-    amplitudes[:half] = np.hypot(coef[:half], coef[half:])
-    return amplitudes, residual
-
-
-def oracle_fit(audio: np.ndarray, f0_hz: np.ndarray, frames: np.ndarray, sample_rate: int = SAMPLE_RATE,
-               search_cents: float = 40.0) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame (centre at frame·hop), the f0 within ±`search_cents` of `f0_hz[frame]` whose
-    least-squares partials leave the least energy, and those partials' amplitudes.
-    Returns `(f0 [frames], amplitudes [frames, K])` for the given `frames`."""
-    window = np.hanning(N_FFT)
-    padded = np.pad(audio.astype(np.float64), N_FFT // 2)
-    out_f0, out_amp = np.zeros(len(frames)), np.zeros((len(frames), K))
-    for row, i in enumerate(frames):
-        truth = f0_hz[i]
-        if truth <= 0:
-            continue
-        frame = padded[i * HOP : i * HOP + N_FFT]
-        best = (np.inf, truth, None)
-        for step in (8.0, 1.0):
-            centre = best[1]
-            span = search_cents if step > 1 else 8.0
-            for cents in np.arange(-span, span + step / 2, step):
-                hz = centre * 2 ** (cents / 1200)
-                amplitudes, residual = _fit(frame, window, hz, sample_rate)
-                if residual < best[0]:
-                    best = (residual, hz, amplitudes)
-        out_f0[row], out_amp[row] = best[1], best[2]
-    return out_f0, out_amp
 
 
 def _synth(f0_hz: np.ndarray, amplitudes: np.ndarray, n_samples: int) -> np.ndarray:
@@ -172,7 +127,7 @@ def oracle_row(item: Item) -> dict:
     """The oracle's median f0 and LSD on one item (computed once per item: `Item.oracle`)."""
     if item.oracle is None:
         frames = np.arange(*item.span)
-        f0, amplitudes = oracle_fit(item.audio, item.f0_hz, frames)
+        f0, amplitudes = harmonic_fit(item.audio, item.f0_hz, frames, SAMPLE_RATE, HOP, N_FFT, K, search_cents=40.0)
         n_frames = len(item.audio) // HOP + 1
         full_f0, full_amp = np.zeros(n_frames), np.zeros((n_frames, K))
         full_f0[frames], full_amp[frames] = f0, amplitudes
