@@ -19,19 +19,44 @@ from .synth import harmonic_synth
 __all__ = ["harmonic_fit", "fit_resynthesis"]
 
 
-def _fit(frame: np.ndarray, window: np.ndarray, f0_hz: float, n_harmonics: int, sample_rate: int) -> tuple[np.ndarray, float]:
-    """Amplitudes `[n_harmonics]` of partials k·f0 in one frame, and the windowed energy they leave."""
-    t = (np.arange(len(frame)) - len(frame) // 2) / sample_rate
+def _fit_many(frames: np.ndarray, window: np.ndarray, f0_hz: np.ndarray, n_harmonics: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares amplitudes `[F, n_harmonics]` of partials k·f0 in frames `[F, n_fft]` at
+    `f0_hz` `[F]`, and the windowed energy each fit leaves `[F]`.
+
+    The normal equations of the cosine/sine basis without forming it: with θ = 2π·f0·t and
+    z = e^{jθ}, the basis' inner products are sums of w²·z^m over m = k ± l (product-to-sum), and
+    its projections of the frame are sums of w²·x·z^k, all from successive powers of z. Partials
+    at or above Nyquist are left out (their rows of the system are identity)."""
+    n_fft = frames.shape[1]
+    t = (np.arange(n_fft) - n_fft // 2) / sample_rate
     k = np.arange(1, n_harmonics + 1)
-    k = k[k * f0_hz < sample_rate / 2]
-    phase = 2 * np.pi * f0_hz * t[:, None] * k[None, :]
-    basis = np.concatenate([np.cos(phase), np.sin(phase)], axis=1) * window[:, None]
-    target = frame * window
-    coef, *_ = np.linalg.lstsq(basis, target, rcond=None)
-    residual = float(np.sum((target - basis @ coef) ** 2))
-    amplitudes = np.zeros(n_harmonics)
-    amplitudes[: len(k)] = np.hypot(coef[: len(k)], coef[len(k) :])
-    return amplitudes, residual
+    z = np.exp(2j * np.pi * f0_hz[:, None] * t[None, :])  # [F, n]
+    w2 = window**2
+    weighted = frames * w2  # the basis is windowed and so is the frame: w·x·(w·z^k)
+    moments = np.zeros((len(frames), 2 * n_harmonics + 1), dtype=complex)  # sum of w²·z^m, m = 0..2K
+    projection = np.zeros((len(frames), n_harmonics), dtype=complex)  # sum of w²·x·z^k, k = 1..K
+    power = np.ones_like(z)
+    for m in range(2 * n_harmonics + 1):
+        moments[:, m] = power @ w2
+        if 1 <= m <= n_harmonics:
+            projection[:, m - 1] = np.einsum("fn,fn->f", power, weighted)
+        power = power * z
+    c, s_ = moments.real, moments.imag  # C(m), S(m)
+    diff, total = np.abs(k[:, None] - k[None, :]), k[:, None] + k[None, :]
+    sign = np.sign(k[:, None] - k[None, :])
+    cc = 0.5 * (c[:, diff] + c[:, total])
+    ss = 0.5 * (c[:, diff] - c[:, total])
+    cs = 0.5 * (s_[:, total] - sign * s_[:, diff])  # <cos_k, sin_l>
+    gram = np.concatenate([np.concatenate([cc, cs], axis=2), np.concatenate([cs.transpose(0, 2, 1), ss], axis=2)], axis=1)
+    rhs = np.concatenate([projection.real, projection.imag], axis=1)  # <w·cos_k, w·x>, <w·sin_k, w·x>
+    audible = np.tile((f0_hz[:, None] * k) < sample_rate / 2, 2)  # [F, 2K]
+    keep = audible[:, :, None] & audible[:, None, :]
+    gram = np.where(keep, gram, 0.0) + np.eye(2 * n_harmonics) * (~audible[:, :, None] + 1e-9 * c[:, :1, None])
+    rhs = rhs * audible
+    coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
+    amplitudes = np.hypot(coef[:, :n_harmonics], coef[:, n_harmonics:])
+    residuals = np.sum((frames * window) ** 2, axis=1) - np.sum(coef * rhs, axis=1)
+    return amplitudes, residuals
 
 
 def harmonic_fit(audio: np.ndarray, f0_hz: np.ndarray, frames: np.ndarray | None = None, sample_rate: int = 16000,
@@ -49,27 +74,28 @@ def harmonic_fit(audio: np.ndarray, f0_hz: np.ndarray, frames: np.ndarray | None
     Returns:
         `(f0 [len(frames)] Hz, amplitudes [len(frames), n_harmonics])`, amplitudes in the audio's units.
     """
-    frames = np.arange(len(f0_hz)) if frames is None else np.asarray(frames)
-    window = np.hanning(n_fft)
-    padded = np.pad(np.asarray(audio, dtype=np.float64), n_fft // 2)
-    padded = np.pad(padded, (0, max(0, frames.max(initial=0) * hop_length + n_fft - len(padded))))
+    frames = np.arange(len(f0_hz)) if frames is None else np.asarray(frames, dtype=int)
     out_f0, out_amp = np.zeros(len(frames)), np.zeros((len(frames), n_harmonics))
-    for row, i in enumerate(frames):
-        start_hz = float(f0_hz[i])
-        if start_hz <= 0:
-            continue
-        frame = padded[i * hop_length : i * hop_length + n_fft]
-        amplitudes, residual = _fit(frame, window, start_hz, n_harmonics, sample_rate)
-        best = (residual, start_hz, amplitudes)
-        if search_cents > 0:
-            for step, span in ((8.0, search_cents), (1.0, 8.0)):
-                centre = best[1]
-                for cents in np.arange(-span, span + step / 2, step):
-                    hz = centre * 2 ** (cents / 1200)
-                    amplitudes, residual = _fit(frame, window, hz, n_harmonics, sample_rate)
-                    if residual < best[0]:
-                        best = (residual, hz, amplitudes)
-        out_f0[row], out_amp[row] = best[1], best[2]
+    rows = np.flatnonzero(np.asarray(f0_hz, dtype=np.float64)[frames] > 0)
+    if not len(rows):
+        return out_f0, out_amp
+    window = np.hanning(n_fft)
+    padded = np.pad(np.asarray(audio, dtype=np.float64), (n_fft // 2, n_fft))
+    padded = np.pad(padded, (0, max(0, int(frames.max()) * hop_length + n_fft - len(padded))))
+    segments = np.stack([padded[i * hop_length : i * hop_length + n_fft] for i in frames[rows]])
+    best_f0 = np.asarray(f0_hz, dtype=np.float64)[frames[rows]]
+    best_amp, best_residual = _fit_many(segments, window, best_f0, n_harmonics, sample_rate)
+    if search_cents > 0:
+        for step, span in ((8.0, search_cents), (1.0, 8.0)):
+            centre = best_f0.copy()
+            for cents in np.arange(-span, span + step / 2, step):
+                if cents == 0:
+                    continue
+                hz = centre * 2 ** (cents / 1200)
+                amplitudes, residual = _fit_many(segments, window, hz, n_harmonics, sample_rate)
+                better = residual < best_residual
+                best_f0[better], best_amp[better], best_residual[better] = hz[better], amplitudes[better], residual[better]
+    out_f0[rows], out_amp[rows] = best_f0, best_amp
     return out_f0, out_amp
 
 
