@@ -477,10 +477,12 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S, live_sessions:
         api_btn.click(api_estimate, [api_file, api_model], [api_out], api_name="estimate", **cpu)
 
         thresholds = [min_conf, level_gate, min_harm]
-        live_mic.stream(_guard("Live analysis")(functools.partial(live_stream, live_pool)), [live_mic, live_state, model, *thresholds],
+        stream, stop = functools.partial(live_stream, live_pool), functools.partial(live_stop, live_pool)
+        stream.__name__, stop.__name__ = "live_stream", "live_stop"  # the events' names (as the other handlers')
+        live_mic.stream(_guard("Live analysis")(stream), [live_mic, live_state, model, *thresholds],
                         [live_pitch, live_plan, live_tuner, live_status, live_state], stream_every=LIVE_EVERY_S,
                         time_limit=LIVE_TIME_LIMIT_S, show_progress="hidden", **private, **cpu)
-        live_mic.stop_recording(functools.partial(live_stop, live_pool), [live_state], [live_status], **private)
+        live_mic.stop_recording(stop, [live_state], [live_status], **private)
         keep_btn.click(live_keep, [live_state, model, log_freq, *thresholds], [audio_in, *estimate_outputs, live_status], **private, **cpu)
 
         # first load: every tab shows something (computed once per process, see `_first`)

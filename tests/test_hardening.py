@@ -403,11 +403,12 @@ def test_every_computing_event_shares_one_bounded_pool(tmp_path, monkeypatch):
     demo = ui.build(workers=3, cache_ttl_s=120)
     by_name = {d.fn.__name__: d for d in demo.fns.values() if d.fn is not None}
     for name in ("run_estimate", "add_pyin", "redraw", "run_synthesize", "run_transport", "run_landscape", "run_race",
-                 "api_estimate"):
+                 "api_estimate", "live_stream", "live_keep", "first_estimate", "first_synthesis", "first_landscape"):
         assert by_name[name].concurrency_id == "cpu" and by_name[name].concurrency_limit == 3, name
     assert by_name["play_frames"].concurrency_id != "cpu"
+    assert by_name["live_stream"].time_limit == ui.LIVE_TIME_LIMIT_S  # a stream holds its slot; it ends
     assert demo.delete_cache == (120, 120)
-    assert [b.time_to_live for b in demo.blocks.values() if type(b).__name__ == "State"] == [120]
+    assert [b.time_to_live for b in demo.blocks.values() if type(b).__name__ == "State"] == [120, 120]  # the clip, the live session
 
 
 def test_heavy_parameters_are_bounded():
