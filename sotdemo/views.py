@@ -38,6 +38,7 @@ from .config import load_config
 from .estimate import DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_HARMONICITY, Estimate, estimate, write_csv
 from .losses import LossConfig, SpectralLoss, landscape, sot_positions
 from .metrics import lsd, raw_pitch_accuracy
+from .oracle import fit_resynthesis
 from .model import DEFAULT_MODEL, available, checkpoint_root
 from .spectral import HOP, SAMPLE_RATE, stft, stft_frequencies
 from .synth import harmonic_synth
@@ -65,6 +66,7 @@ class Clip:
     csv_path: str | None = None
     wav_path: str | None = None
     lsd_db: float = float("nan")
+    fit_lsd_db: float = float("nan")  # LSD of the best harmonic fit at the estimated f0 (`oracle.fit_resynthesis`)
     true_f0_hz: np.ndarray | None = None  # [frames] when the clip was synthesized
     true_amplitudes: np.ndarray | None = None  # [K] relative partial amplitudes when the clip was synthesized
     pyin: tuple[np.ndarray, np.ndarray] | None = None  # (times_s, f0_hz) once computed
@@ -137,6 +139,8 @@ def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: st
                       min_harmonicity=float(min_harmonicity))
     clip = Clip(name=name, audio=loaded.audio, result=result, warnings=list(loaded.warnings))
     clip.lsd_db = float(lsd(torch.from_numpy(loaded.audio), torch.from_numpy(result.resynthesis)))
+    fit = fit_resynthesis(loaded.audio, result.f0_hz, result.voiced, result.sample_rate, HOP, result.amplitudes.shape[1])
+    clip.fit_lsd_db = float(lsd(torch.from_numpy(loaded.audio), torch.from_numpy(fit)))
     if not downloads:
         return clip
     out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(dir=_downloads_root()))
@@ -174,7 +178,8 @@ def summary_markdown(clip: Clip) -> str:
         median = float(np.median(voiced))
         lines.append(f"**median f0 {median:.1f} Hz ({note_name(median)})** · range {np.percentile(voiced, 5):.0f}–"
                      f"{np.percentile(voiced, 95):.0f} Hz (5–95 %) · harmonicity {np.median(r.harmonicity[r.voiced]):.2f} "
-                     f"(median over voiced frames) · resynthesis LSD {clip.lsd_db:.1f} dB²")
+                     f"(median over voiced frames) · resynthesis LSD {clip.lsd_db:.1f} dB² "
+                     f"(best harmonic fit at this f0: {clip.fit_lsd_db:.1f} dB², the synthesizer's limit)")
     else:
         lines.append(f"**no voiced frame** (too quiet, or no frame whose power lies on a harmonic comb: noise?) · "
                      f"resynthesis LSD {clip.lsd_db:.1f} dB²")
@@ -246,6 +251,7 @@ def pitch_data(clip: Clip) -> dict:
         "note": note_name(median) if median else None,
         "voiced_fraction": float(r.voiced.mean()),
         "lsd_db": clip.lsd_db,
+        "fit_lsd_db": clip.fit_lsd_db,
         "warnings": clip.warnings + r.warnings,
         "times_s": np.round(r.times_s, 4).tolist(),
         "f0_hz": np.round(r.f0_hz, 3).tolist(),

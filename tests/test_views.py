@@ -173,6 +173,28 @@ def test_the_api_and_the_pitch_figure_carry_harmonicity(tmp_path):
     assert "harmonicity" in trace.hovertemplate and "harmonicity" in views.summary_markdown(clip)
 
 
+def test_the_best_harmonic_fit_is_shown_beside_the_resynthesis(tmp_path):
+    """The summary and the API give the LSD of the least-squares harmonic fit at the estimated f0
+    (the synthesizer's limit), computed independently here from the clip's f0 and voicing."""
+    import torch
+
+    from sotdemo.metrics import lsd
+    from sotdemo.oracle import harmonic_fit
+    from sotdemo.synth import harmonic_synth
+
+    path = tmp_path / "tone.wav"
+    sf.write(path, views.synthesize(262.0, seconds=1.0, noise_db=-60).audio, SR)
+    clip = views.analyse(path, None, downloads=False)
+    r = clip.result
+    on = np.flatnonzero(r.voiced)
+    amplitudes = np.zeros_like(r.amplitudes)
+    amplitudes[on] = harmonic_fit(clip.audio, r.f0_hz, on, n_harmonics=r.amplitudes.shape[1])[1]
+    fit = harmonic_synth(torch.from_numpy(r.f0_hz)[None], torch.from_numpy(amplitudes)[None], len(clip.audio), SR, 256)[0].float()
+    assert clip.fit_lsd_db == pytest.approx(float(lsd(torch.from_numpy(clip.audio), fit)), rel=1e-3)
+    assert views.pitch_data(clip)["fit_lsd_db"] == clip.fit_lsd_db
+    assert f"best harmonic fit at this f0: {clip.fit_lsd_db:.1f}" in views.summary_markdown(clip)
+
+
 def test_a_sung_vowel_is_synthesized_with_its_true_pitch_and_partials(tmp_path):
     vowel = views.synthesize(180, 12, -12, -120, 5, 30, 1.5, source="sung vowel /a/")  # integers, as the app's sliders give
     tone = views.synthesize(180.0, 12, -12, -120, 5.0, 30, 1.5)
