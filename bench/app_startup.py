@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "variants alternating run by run (module docstring).",
         "",
         f"Goal: page <= 10 s -> **{ours:.1f} s: {'met' if ours <= 10 else 'not met'}**"
-        + f" (median; {rows[0][2]:.1f} s at best), {rows[0][4]:.1f} s of CPU; the {rows[1][0]}: {rows[1][1]:.1f} s, "
+        + f" (median; {rows[0][2]:.1f} s at best), {rows[0][4]:.1f} s of CPU; {rows[1][0]}: {rows[1][1]:.1f} s, "
         f"{rows[1][4]:.1f} s of CPU (ratio {rows[1][1] / ours:.2f} in wall time).",
         "",
         "| variant | page answers [s] | min-max [s] | CPU until then [s] | warm-up done [s] |",
