@@ -120,12 +120,17 @@ class HarmonicAmplitudeHead(nn.Module):
 
     def forward(self, cqt_frames: torch.Tensor, f0_hz: torch.Tensor) -> torch.Tensor:
         """`cqt_frames` `[frames, bins]` (linear magnitude), `f0_hz` `[frames]` -> amplitudes `[frames, K]`."""
+        return self.from_log2(cqt_frames, torch.log2(f0_hz.detach().to(cqt_frames.dtype).clamp_min(1.0)))
+
+    def from_log2(self, cqt_frames: torch.Tensor, log2_f0: torch.Tensor) -> torch.Tensor:
+        """As `forward`, with f0 given as log2(Hz) `[frames]` (what the pitch head's soft-argmax
+        computes; keeps the exported ONNX graph free of exp2)."""
         n_bins = cqt_frames.shape[-1]
         level = 20 * torch.log10(cqt_frames.clamp_min(1e-12) / cqt_frames.amax(-1, keepdim=True).clamp_min(1e-12))
         level = level.clamp_min(self.FLOOR_DB) / -self.FLOOR_DB  # [frames, bins] in [-1, 0]
         k = torch.arange(1, self.n_harmonics + 1, dtype=cqt_frames.dtype, device=cqt_frames.device)
-        f0 = f0_hz.detach().to(cqt_frames.dtype).clamp_min(1.0)
-        position = (torch.log2(f0[:, None] * k) - math.log2(self.fmin_hz)) * self.bins_per_octave  # [frames, K]
+        log2_f0 = log2_f0.detach().to(cqt_frames.dtype).clamp_min(0.0)
+        position = (log2_f0[:, None] + torch.log2(k) - math.log2(self.fmin_hz)) * self.bins_per_octave  # [frames, K]
         where = (position[..., None] + self.offsets).clamp(0, n_bins - 1)  # [frames, K, offsets]
         left = where.floor().long().clamp(max=n_bins - 2)
         frac = where - left
@@ -134,7 +139,7 @@ class HarmonicAmplitudeHead(nn.Module):
         high = torch.gather(level, 1, (left + 1).reshape(flat)).reshape(where.shape)
         sampled = low * (1 - frac) + high * frac
         extra = torch.stack([torch.log2(k).expand_as(position) / math.log2(self.n_harmonics),
-                             (torch.log2(f0) - math.log2(self.fmin_hz))[:, None].expand_as(position) / 8.0], dim=-1)
+                             (log2_f0 - math.log2(self.fmin_hz))[:, None].expand_as(position) / 8.0], dim=-1)
         return exp_sigmoid(self.mlp(torch.cat([sampled, extra], dim=-1))[..., 0])
 
 
@@ -184,7 +189,8 @@ class Encoder(nn.Module):
         logits = self.pitch_head(x)
         f0_hz = self.f0_from_logits(logits)
         if self.config.amplitude_head == "harmonic":
-            amplitudes = self.amplitude_head(cqt_frames.reshape(-1, cqt_frames.shape[-1]), f0_hz)
+            log2_f0 = torch.softmax(logits / self.config.temperature, dim=-1) @ self.log2_bins.to(logits.dtype)
+            amplitudes = self.amplitude_head.from_log2(cqt_frames.reshape(-1, cqt_frames.shape[-1]), log2_f0)
         else:
             features = x.flatten(1) if amplitudes_train_trunk else x.flatten(1).detach()
             amplitudes = exp_sigmoid(self.amplitude_head(features))

@@ -81,3 +81,26 @@ def test_the_inference_trunk_equals_the_training_trunk():
         trained_bf16 = encoder(frames, bfloat16_trunk=True)
     torch.testing.assert_close(fast_bf16.logits, trained_bf16.logits, rtol=0.05, atol=0.05)
     assert not torch.equal(fast_bf16.logits, fast.logits)  # bfloat16 really ran
+
+
+def test_the_harmonic_head_reads_partials_at_any_pitch_without_moving_it():
+    """The harmonic amplitude head: K amplitudes per frame, at the pitch head's f0 in `forward` and
+    at any f0 through `amplitudes_at`; no gradient reaches f0 through its sampling positions; and
+    the ONNX export (sotdemo.engine) gives the same amplitudes."""
+    torch.manual_seed(0)
+    encoder = Encoder(EncoderConfig(amplitude_head="harmonic")).eval()
+    frames = torch.rand(6, 285)
+    out = encoder(frames)
+    assert out.amplitudes.shape == (6, 20) and bool((out.amplitudes > 0).all())
+    torch.testing.assert_close(encoder.amplitudes_at(frames, out.f0_hz), out.amplitudes, rtol=1e-5, atol=1e-7)
+    f0 = torch.full((6,), 220.0, requires_grad=True)
+    encoder.amplitudes_at(frames, f0).sum().backward()
+    assert f0.grad is None
+    assert Encoder(EncoderConfig()).amplitudes_at(frames, f0) is None  # the paper's head has no pitch to read at
+    pytest.importorskip("onnxruntime")
+    from sotdemo.engine import OnnxEncoder
+
+    logits, amplitudes = OnnxEncoder(encoder)(frames.numpy())
+    np.testing.assert_allclose(amplitudes, out.amplitudes.detach().numpy(), rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="amplitude_head"):
+        EncoderConfig(amplitude_head="dense")
