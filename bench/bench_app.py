@@ -25,6 +25,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from bench.cpu import cpu_summary  # noqa: E402
 
 
 def _median_time(fn, repeats: int) -> tuple[float, float]:
@@ -71,6 +73,7 @@ def main() -> None:
     parser.add_argument("--note", default="", help="conditions worth recording (e.g. another job on the other core)")
     parser.add_argument("--out", default=str(REPO / "results" / "bench_app.md"))
     args = parser.parse_args()
+    load0 = os.getloadavg()
     for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
 
@@ -133,8 +136,9 @@ def main() -> None:
         "",
         "## Setup",
         "",
-        f"- CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores visible; "
-        f"threads: {args.threads} (torch, numba, OpenMP)",
+        f"- CPU: {cpu_summary()}; threads: {args.threads} (torch, numba, OpenMP)",
+        f"- load average (1, 5, 15 min): {load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f} at start, "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg()) + " at the end",
         f"- model: `{model}`; torch {torch.__version__}, python {platform.python_version()}",
     ]
     if args.note:
