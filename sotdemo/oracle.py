@@ -30,17 +30,18 @@ def _fit_many(frames: np.ndarray, window: np.ndarray, f0_hz: np.ndarray, n_harmo
     n_fft = frames.shape[1]
     t = (np.arange(n_fft) - n_fft // 2) / sample_rate
     k = np.arange(1, n_harmonics + 1)
-    z = np.exp(2j * np.pi * f0_hz[:, None] * t[None, :])  # [F, n]
+    z = np.exp(2j * np.pi * f0_hz[:, None] * t[None, :]).astype(np.complex64)  # [F, n]; single precision is plenty for 2K powers
     w2 = window**2
-    weighted = frames * w2  # the basis is windowed and so is the frame: w·x·(w·z^k)
+    weighted = (frames * w2).astype(np.float32)  # the basis is windowed and so is the frame: w·x·(w·z^k)
+    w2_32 = w2.astype(np.float32)
     moments = np.zeros((len(frames), 2 * n_harmonics + 1), dtype=complex)  # sum of w²·z^m, m = 0..2K
     projection = np.zeros((len(frames), n_harmonics), dtype=complex)  # sum of w²·x·z^k, k = 1..K
     power = np.ones_like(z)
     for m in range(2 * n_harmonics + 1):
-        moments[:, m] = power @ w2
+        moments[:, m] = power @ w2_32
         if 1 <= m <= n_harmonics:
             projection[:, m - 1] = np.einsum("fn,fn->f", power, weighted)
-        power = power * z
+        power *= z
     c, s_ = moments.real, moments.imag  # C(m), S(m)
     diff, total = np.abs(k[:, None] - k[None, :]), k[:, None] + k[None, :]
     sign = np.sign(k[:, None] - k[None, :])
