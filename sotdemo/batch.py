@@ -68,7 +68,11 @@ def estimate_chunk(paths: Sequence[str], model: str | None = None, max_seconds: 
     through the encoder together (`estimate.estimate_many`), one `FileResult` per path in order.
     `threads`: torch threads for this call (a Dask task or a worker process: 1, the cores being
     shared out among tasks); None leaves torch's setting alone. `options`: as `estimate.estimate`.
-    Never raises for a bad file: its result carries the message."""
+    Never raises for a bad file: its result carries the message.
+
+    Raises:
+        ValueError: the model cannot be loaded (an unknown name), once a file of the chunk could be read.
+        TypeError: an unknown option."""
     import torch
 
     from .audio import load
@@ -82,22 +86,32 @@ def estimate_chunk(paths: Sequence[str], model: str | None = None, max_seconds: 
     results: list[FileResult] = [FileResult(str(p), None) for p in paths]
     options = dict(options)
     engine, precision, decoder = options.pop("engine", "auto"), options.pop("precision", "auto"), options.pop("decoder", "viterbi")
-    model_, name, chosen, bfloat16 = _resolve(model, decoder, precision, engine)
     settings = dict(level_db=options.pop("level_db", DEFAULT_LEVEL_DB), min_confidence=options.pop("min_confidence", DEFAULT_MIN_CONFIDENCE),
                     resynthesize=options.pop("resynthesize", True), octave_check=options.pop("octave_check", True), decoder=decoder,
                     min_harmonicity=options.pop("min_harmonicity", DEFAULT_MIN_HARMONICITY),
                     clear_harmonicity=options.pop("clear_harmonicity", CLEAR_HARMONICITY))
     if options:
         raise TypeError(f"unknown options: {', '.join(sorted(options))}")
-    ready, loaded_warnings, clips = [], [], []
+    ready, loaded = [], []
     for i, path in enumerate(paths):
         try:
-            loaded = load(path, max_seconds=max_seconds)
-            clips.append(_prepare(loaded.audio, loaded.sample_rate, model_))
-            loaded_warnings.append(loaded.warnings)
+            loaded.append(load(path, max_seconds=max_seconds))
             ready.append(i)
         except Exception as error:  # noqa: BLE001 - reported per file, the others carry on
             results[i].error = _message(str(path), error)
+    if not ready:
+        return results
+    # the model only once a file needs it: a chunk of unreadable files reports them, whatever the model
+    model_, name, chosen, bfloat16 = _resolve(model, decoder, precision, engine)
+    clips, loaded_warnings, kept = [], [], []
+    for i, audio in zip(ready, loaded):
+        try:
+            clips.append(_prepare(audio.audio, audio.sample_rate, model_))
+            loaded_warnings.append(audio.warnings)
+            kept.append(i)
+        except Exception as error:  # noqa: BLE001
+            results[i].error = _message(str(paths[i]), error)
+    ready = kept
     label = _engine_label(chosen, bfloat16)
     with torch.no_grad():
         encoded = _infer_many(model_, clips, chosen, bfloat16)
@@ -139,18 +153,20 @@ def iter_estimate_files(paths: Sequence[str | os.PathLike], model: str | None = 
         options: as `estimate.estimate` (`resynthesize`, `decoder`, voicing thresholds, `engine`...).
 
     Raises:
-        ValueError: `jobs` or `files_per_task` below 1; wrong options (checked before any work).
+        ValueError: `jobs` or `files_per_task` below 1, a wrong decoder, precision or engine (checked before any
+            work); a model that cannot be loaded, here or in worker processes (on Dask: each file of the
+            task gets the message).
     """
     import sys
 
     from tqdm import tqdm
 
-    from .estimate import _resolve
+    from .estimate import _check
 
     files = [os.fspath(p) for p in paths]
     if jobs < 1 or files_per_task < 1:
         raise ValueError(f"jobs and files_per_task must be at least 1, got {jobs} and {files_per_task}")
-    _resolve(model, options.get("decoder", "viterbi"), options.get("precision", "auto"), options.get("engine", "auto"))  # fail early
+    _check(options.get("decoder", "viterbi"), options.get("precision", "auto"), options.get("engine", "auto"))  # fail early
     say = on_message or (lambda text: print(text, file=sys.stderr))
     chunks = _chunks(files, files_per_task)
     bar = tqdm(total=len(files), unit="file", disable=None if progress is None else not progress, file=sys.stderr)

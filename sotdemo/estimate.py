@@ -382,11 +382,16 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
     )
 
 
-def _resolve(model: HarmonicModel | str | None, decoder: str, precision: str, engine: str) -> tuple[HarmonicModel, str, str, bool]:
-    """(model, its name, engine, bfloat16) for `estimate`'s arguments; ValueError for wrong ones."""
+def _check(decoder: str, precision: str, engine: str) -> tuple[str, bool]:
+    """(engine, bfloat16) for `estimate`'s arguments (`engine.choose`); ValueError for wrong ones."""
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {', '.join(map(repr, DECODERS))}, got {decoder!r}")
-    chosen, bfloat16 = choose(engine, precision)
+    return choose(engine, precision)
+
+
+def _resolve(model: HarmonicModel | str | None, decoder: str, precision: str, engine: str) -> tuple[HarmonicModel, str, str, bool]:
+    """(model, its name, engine, bfloat16) for `estimate`'s arguments; ValueError for wrong ones."""
+    chosen, bfloat16 = _check(decoder, precision, engine)
     name = model if isinstance(model, str) or model is None else model.config.name
     model = get_model(model) if not isinstance(model, HarmonicModel) else model
     return model, name or "", chosen, bfloat16

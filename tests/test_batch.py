@@ -1,6 +1,8 @@
 """A corpus of files (`sotdemo.batch`): here, in worker processes and on a Dask cluster, the same
 results, a message for each file that fails and the others carried on; `@LIST` on the command line."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -80,7 +82,7 @@ def test_the_cli_reads_a_file_list_and_says_how_many_failed(tmp_path, capsys):
 
 @pytest.mark.slow
 @needs_model
-def test_a_dask_cluster_gives_the_local_csvs_and_reports_failures_per_file(tmp_path):
+def test_a_dask_cluster_gives_the_local_csvs_and_reports_failures_per_file(tmp_path, capsys):
     distributed = pytest.importorskip("distributed")
     paths, broken = _corpus(tmp_path)
     local = estimate_files(paths, files_per_task=3, progress=False, resynthesize=False)
@@ -89,6 +91,12 @@ def test_a_dask_cluster_gives_the_local_csvs_and_reports_failures_per_file(tmp_p
             distributed.Client(cluster) as client:
         remote = estimate_files(paths, client=client, files_per_task=3, progress=False, on_message=messages.append, resynthesize=False)
         assert len(client.run(lambda: 1)) == 2  # two worker processes
+        assert main(["estimate", *paths, "--out", str(tmp_path / "cli-dask"), "--dask", cluster.scheduler_address]) == 1
+    assert main(["estimate", *paths, "--out", str(tmp_path / "cli-local")]) == 1
+    for name in (Path(p).stem + ".csv" for p in paths if p != broken):
+        assert (tmp_path / "cli-dask" / name).read_text() == (tmp_path / "cli-local" / name).read_text()
+    err = capsys.readouterr().err
+    assert err.count("error: broken.wav: ") == 2 and "progress at http" in err
     assert len(messages) == 1 and "progress at http" in messages[0] and "4 tasks" in messages[0]
     assert [r.path for r in remote] == paths
     for a, b in zip(local, remote):

@@ -116,6 +116,7 @@ def test_the_onnx_session_follows_the_model_and_its_thread_count():
     with torch.no_grad():
         out = model(torch.from_numpy(frames))
     np.testing.assert_allclose(logits, out.logits.numpy(), atol=1e-4)
-    np.testing.assert_allclose(amplitudes, out.amplitudes.numpy(), rtol=1e-4, atol=1e-6)
+    # a head that reads the CQT at the partials of f0 (amplitude_head='harmonic') passes the logits' rounding on through f0
+    np.testing.assert_allclose(amplitudes, out.amplitudes.numpy(), rtol=2e-3, atol=1e-5)
     other = model_lib.load(None)  # another model object (same weights here): its own session
     assert engine.onnx_encoder(other.encoder, threads=1) is not session
