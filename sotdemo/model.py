@@ -31,7 +31,7 @@ from .synth import harmonic_synth
 
 __all__ = ["DEFAULT_MODEL", "PACKAGED", "HarmonicModel", "available", "checkpoint_root", "load", "resolve", "save"]
 
-DEFAULT_MODEL = "sot-realistic"  # sot-2048-curriculum fine-tuned without labels on the `realistic` distribution; see configs
+DEFAULT_MODEL = "sot-harmonic"  # sot-realistic's pitch + the harmonic amplitude head trained on voices, phone and noise too; see configs
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
 

@@ -12,7 +12,8 @@ from sotdemo.train import EncodedSplit, evaluate_split
 
 pytestmark = pytest.mark.slow  # every test here evaluates shipped checkpoints on fresh clips
 
-DEFAULT = "sot-realistic"  # the app's and the CLI's default: the paper-tone recipe below, fine-tuned on realistic sounds
+DEFAULT = "sot-harmonic"  # the app's and the CLI's default: PITCH's encoder with the harmonic amplitude head
+PITCH = "sot-realistic"  # the paper-tone recipe below, fine-tuned on realistic sounds: the default's pitch
 RECIPE = "sot-2048-curriculum"  # our recipe on the paper's tones (issue 3's reliable SOT-2048)
 
 
@@ -26,7 +27,26 @@ def fresh_clips():
 def test_default_model_is_shipped():
     assert model_lib.DEFAULT_MODEL == DEFAULT
     assert model_lib.resolve(None).parent.name == DEFAULT
-    assert model_lib.load(None).config.train.init_from.startswith(RECIPE + "/")
+    assert model_lib.load(None).config.train.init_from.startswith(PITCH + "/")
+    assert model_lib.load(PITCH).config.train.init_from.startswith(RECIPE + "/")
+
+
+def test_the_default_models_pitch_and_voicing_are_its_pitch_models():
+    """The default's amplitude phase froze f0: on fresh clips of the kinds people upload, its f0 and
+    voicing equal those of the checkpoint it started from, frame for frame."""
+    from sotdemo import signals
+    from sotdemo.estimate import estimate
+
+    default = model_lib.load(None)
+    start = model_lib.load(default.config.train.init_from)
+    rng = np.random.default_rng(20261130)
+    clips = [signals.voice(float(rng.uniform(90, 400)), 1.0, rng)[0], signals.harmonic_tone(261.6, 1 / np.arange(1, 8), 1.0, 16000, rng),
+             signals.coloured_noise("pink", 1.0, rng)]
+    for audio in clips:
+        a, b = estimate(audio, 16000, default), estimate(audio, 16000, start)
+        np.testing.assert_array_equal(a.f0_hz, b.f0_hz)
+        np.testing.assert_array_equal(a.voiced, b.voiced)
+        assert not np.array_equal(a.amplitudes[a.voiced], b.amplitudes[b.voiced]) or not a.voiced.any()
 
 
 @pytest.mark.parametrize("name", [None, RECIPE])
