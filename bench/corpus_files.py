@@ -85,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default=None, help="checkpoint name (default: the default model)")
     parser.add_argument("--out", default=str(REPO / "results" / "corpus_files.md"))
     args = parser.parse_args(argv)
+    model_args = ["--model", args.model] if args.model else []
     os.environ.update(OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     import torch
     from distributed import Client, LocalCluster
@@ -103,21 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     listing.write_text("".join(f"{p}\n" for p in paths))
     clips = [load(p, max_seconds=None) for p in paths]
     audio_s = sum(len(c.audio) / c.sample_rate for c in clips)
-    model = get_model(None)
+    model = get_model(args.model)
     engine = estimate(clips[0].audio, clips[0].sample_rate, model, resynthesize=False).engine  # warm-up
     start = time.perf_counter()
     for clip in clips:
         estimate(clip.audio, clip.sample_rate, model, resynthesize=False)
     per_file = time.perf_counter() - start
     print(f"sum of per-file pitch times: {per_file:.1f} s for {audio_s:.0f} s of audio", flush=True)
-    walls = {"one process": run_cli([f"@{listing}", "--out", str(folder / "one")])}
+    walls = {"one process": run_cli([*model_args, f"@{listing}", "--out", str(folder / "one")])}
     print(f"CLI, one process: {walls['one process']:.1f} s", flush=True)
-    walls["--jobs 2"] = run_cli([f"@{listing}", "--out", str(folder / "jobs2"), "--jobs", "2"])
+    walls["--jobs 2"] = run_cli([*model_args, f"@{listing}", "--out", str(folder / "jobs2"), "--jobs", "2"])
     print(f"CLI --jobs 2: {walls['--jobs 2']:.1f} s", flush=True)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, Client(cluster):
-        walls["--dask, fresh workers"] = run_cli([f"@{listing}", "--out", str(folder / "dask"), "--dask", cluster.scheduler_address])
+        walls["--dask, fresh workers"] = run_cli([*model_args, f"@{listing}", "--out", str(folder / "dask"), "--dask", cluster.scheduler_address])
         print(f"CLI --dask (fresh workers): {walls['--dask, fresh workers']:.1f} s", flush=True)
-        walls["--dask, warm workers"] = run_cli([f"@{listing}", "--out", str(folder / "dask2"), "--dask", cluster.scheduler_address])
+        walls["--dask, warm workers"] = run_cli([*model_args, f"@{listing}", "--out", str(folder / "dask2"), "--dask", cluster.scheduler_address])
         print(f"CLI --dask (warm workers): {walls['--dask, warm workers']:.1f} s", flush=True)
     load1 = os.getloadavg()
     identical = {name: same_csvs(folder / "one", folder / sub) for name, sub in (("--jobs 2", "jobs2"), ("--dask", "dask"),
@@ -127,9 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Many short files: CLI, worker processes, Dask",
         "",
-        f"`OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python bench/corpus_files.py --files {args.files} --seed {args.seed}` "
+        f"`OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python bench/corpus_files.py --files {args.files} --seed {args.seed}"
+        + (f" --model {args.model}" if args.model else "") + "` "
         f"({args.files} seeded clips of 1-3 s, {audio_s:.0f} s of audio in all; bench/corpus_files.py's docstring says what each "
-        f"row runs). Machine: {cpu_summary()}. Engine (auto): {engine}. Load average (1, 5, 15 min): {load0[0]:.1f} {load0[1]:.1f} "
+        f"row runs). Machine: {cpu_summary()}. Model: `{model.config.name}`; engine (auto): {engine}. Load average (1, 5, 15 min): {load0[0]:.1f} {load0[1]:.1f} "
         f"{load0[2]:.1f} at start, {load1[0]:.1f} {load1[1]:.1f} {load1[2]:.1f} at the end (shared machine: ratios within this run count).",
         "",
         "| run | wall [s] | × real time | / sum of per-file pitch times |",

@@ -62,6 +62,34 @@ def _message(path: str, error: Exception) -> str:
     return f"{name}: {type(error).__name__}: {text}"
 
 
+_HEAP_CHECKED = False
+HEAP_THRESHOLD_BYTES = 64 * 2**20  # glibc's mmap and trim thresholds in a Dask worker (`_roomy_heap`)
+
+
+def _roomy_heap() -> None:
+    """Undo, in this process, a small `MALLOC_TRIM_THRESHOLD_` (Dask's nanny gives its workers 65536).
+
+    Setting the trim threshold turns glibc's dynamic mmap threshold off: every array above 128 KiB
+    is then mmap-ed afresh and page-faulted in, and an estimate ran ~2x slower in a Dask worker than
+    in a plain process (bench/corpus_files.py). Here the mmap threshold goes to
+    `HEAP_THRESHOLD_BYTES` and the trim threshold above it, once per process; memory freed after a
+    task is still returned above that. glibc only (elsewhere nothing happens)."""
+    global _HEAP_CHECKED
+    if _HEAP_CHECKED:
+        return
+    _HEAP_CHECKED = True
+    try:
+        if int(os.environ.get("MALLOC_TRIM_THRESHOLD_", HEAP_THRESHOLD_BYTES)) >= HEAP_THRESHOLD_BYTES:
+            return
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, HEAP_THRESHOLD_BYTES)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 2 * HEAP_THRESHOLD_BYTES)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError, ValueError):
+        return
+
+
 def estimate_chunk(paths: Sequence[str], model: str | None = None, max_seconds: float | None = None, threads: int | None = None,
                    **options) -> list[FileResult]:
     """One unit of work: `paths` loaded (`audio.load`, all of each file by default), their frames
@@ -83,6 +111,7 @@ def estimate_chunk(paths: Sequence[str], model: str | None = None, max_seconds: 
 
     if threads:
         torch.set_num_threads(threads)
+    _roomy_heap()
     results: list[FileResult] = [FileResult(str(p), None) for p in paths]
     options = dict(options)
     engine, precision, decoder = options.pop("engine", "auto"), options.pop("precision", "auto"), options.pop("decoder", "viterbi")

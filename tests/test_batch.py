@@ -107,3 +107,31 @@ def test_a_dask_cluster_gives_the_local_csvs_and_reports_failures_per_file(tmp_p
             assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text(), a.path
             assert a.estimate.warnings == b.estimate.warnings
     assert [r.path for r in remote if r.error] == [broken]
+
+
+def test_a_dask_workers_small_trim_threshold_is_raised_once(monkeypatch):
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns glibc's dynamic mmap
+    threshold off (estimates ran ~2x slower there): a chunk raises both thresholds, once per process,
+    and leaves a process alone that has no such setting."""
+    import ctypes
+
+    from sotdemo import batch
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
+    for env, expected in ((None, []), ("65536", [(-3, batch.HEAP_THRESHOLD_BYTES), (-1, 2 * batch.HEAP_THRESHOLD_BYTES)])):
+        monkeypatch.setattr(batch, "_HEAP_CHECKED", False)
+        if env is None:
+            monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+        else:
+            monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", env)
+        calls.clear()
+        batch._roomy_heap()
+        batch._roomy_heap()
+        assert calls == expected
