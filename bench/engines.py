@@ -64,9 +64,7 @@ def build_engines(model) -> dict[str, object]:
     import onnxruntime as ort
     import torch
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
-    from torch.nn import functional as F
 
-    from sotdemo.encoder import exp_sigmoid
     from sotdemo.engine import OnnxEncoder, _Heads
 
     encoder = model.encoder
@@ -79,12 +77,13 @@ def build_engines(model) -> dict[str, object]:
             return out.logits, out.amplitudes
         return run
 
+    for parameter in encoder.parameters():
+        parameter.requires_grad_(False)  # inference everywhere; with autograd on, `Encoder.forward` takes its Conv1d path
+
     def conv1d(frames):
-        with torch.no_grad():
-            x = encoder.norm(torch.from_numpy(frames)[:, None, :])
-            x = encoder.conv_in(x)
-            x = encoder.pointwise(x + encoder.conv_res(x))
-            return encoder.pitch_head(x), exp_sigmoid(F.linear(x.flatten(1), encoder.amplitude_head.weight, encoder.amplitude_head.bias))
+        with torch.enable_grad():
+            out = encoder(torch.from_numpy(frames))
+        return out.logits, out.amplitudes
 
     engines["torch float32 (channels-last)"] = torch_path(False)
     engines["torch float32 (Conv1d)"] = conv1d
@@ -173,6 +172,7 @@ def child(isa: str, repeats: int, cache: str | None) -> dict:
             times.append(time.perf_counter() - start)
         speed[name] = 1000 * min(times)
     out = {"isa": isa, "torch_isa": torch_isa(), "cpu": cpu_summary(), "bfloat16_is_fast": bfloat16_is_fast(), "ms": speed,
+           "model": model.config.name,
            "compile_s": compile_s, "agreement": {}}
     if isa == "native":
         from bench.real_corpus import build_corpus
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Load average (1, 5, 15 min): {load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f} at start, {load1[0]:.1f} {load1[1]:.1f} {load1[2]:.1f} "
         "at the end (shared machine: ratios within one run are what count).",
         "",
-        f"Speed: the default model's encoder on 256 CQT frames, one thread, best of {args.repeats}; ratio = torch float32 "
+        f"Speed: the default model's (`{native['model']}`) encoder on 256 CQT frames, one thread, best of {args.repeats}; ratio = torch float32 "
         "(channels-last, `estimate`'s torch path) / this engine, in the same process. Native: " + native["torch_isa"]
         + f". AVX2 (emulated): {avx2['torch_isa']}; ONNX Runtime cannot be capped, so its rows there (marked *) still run "
         "its AVX-512 kernels and are not an AVX2 figure.",

@@ -120,7 +120,10 @@ def child(isa: str, seconds: float, repeats: int) -> dict:
     if isa == "avx2" and torch.backends.cpu.get_cpu_capability() != "AVX2":
         raise SystemExit(f"ATEN_CPU_CAPABILITY=avx2 not honoured: torch reports {torch.backends.cpu.get_cpu_capability()}")
     audio = melody(seconds)
-    result = {"isa": isa, "cpu": cpu_summary(), "torch_isa": torch_isa(), "torch": torch.__version__, "methods": {}, "variants": []}
+    from sotdemo.estimate import get_model as default_model
+
+    result = {"isa": isa, "cpu": cpu_summary(), "torch_isa": torch_isa(), "torch": torch.__version__, "methods": {}, "variants": [],
+              "model": default_model(None).config.name}
     for name, (run, what) in methods(audio).items():
         run()  # warm-up: model loads, numba compiles, caches
         result["methods"][name] = {"x_real_time": seconds / best_of(run, 2 if name.startswith("pYIN") else repeats), "what": what}
@@ -179,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         f"at start, {load1[0]:.1f} {load1[1]:.1f} {load1[2]:.1f} at the end (a shared machine: absolute figures vary with the other "
         "jobs, ratios within one run much less).",
         "",
-        f"Every method on the same {args.seconds:g} s synthetic melody at 16 kHz, one thread, best of {args.repeats} after a warm-up "
+        f"Ours: the default model, `{native['model']}`. Every method on the same {args.seconds:g} s synthetic melody at 16 kHz, one "
+        f"thread, best of {args.repeats} after a warm-up "
         "(pYIN best of 2). Native: " + native["torch_isa"] + f". AVX2 (emulated): {avx2['torch_isa']}; marked * where a method "
         "is not capped by it (ONNX Runtime picks its kernels from the CPU; pYIN is numpy/numba). Ours with `engine='auto'` ran "
         f"**{native['methods'][OURS]['what']}** natively and **{avx2['methods'][OURS]['what']}** with the AVX2 cap.",
