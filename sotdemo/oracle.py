@@ -103,8 +103,16 @@ def harmonic_fit(audio: np.ndarray, f0_hz: np.ndarray, frames: np.ndarray | None
 def fit_resynthesis(audio: np.ndarray, f0_hz: np.ndarray, voiced: np.ndarray | None = None, sample_rate: int = 16000,
                     hop_length: int = 256, n_harmonics: int = 20) -> np.ndarray:
     """The synthesizer driven by `f0_hz` `[frames]` and the least-squares amplitudes at it
-    (`harmonic_fit`, no search), silent where `voiced` `[frames]` is False: `[samples]` float32."""
+    (`harmonic_fit`, no search), silent where `voiced` `[frames]` is False: `[samples]` float32.
+
+    Raises:
+        ValueError: `f0_hz` does not have one frame per `hop_length` samples of `audio` (plus one):
+            audio at another rate, or not the clip the f0 track belongs to."""
     f0 = np.asarray(f0_hz, dtype=np.float64)
+    expected = len(audio) // hop_length + 1
+    if len(f0) != expected:
+        raise ValueError(f"{len(f0)} frames of f0 for {len(audio)} samples: expected {expected} (frame i at sample i·{hop_length}); "
+                         f"is the audio at {sample_rate} Hz and mono, as the estimate analysed it?")
     on = np.ones(len(f0), bool) if voiced is None else np.asarray(voiced, bool)
     fitted = np.flatnonzero(on & (f0 > 0))
     amplitudes = np.zeros((len(f0), n_harmonics))

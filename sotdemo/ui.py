@@ -91,7 +91,7 @@ left, voiced frames only, fainter where the model is less sure. The **tuner** re
 frame's spectrum (target, up) and its resynthesis (prediction, down) with the **transport plan** between them, as in
 the Transport plan tab. **Keep clip** hands the last {live.BUFFER_S:.0f} s to the Estimate and Transport plan tabs.
 A stream stops after {LIVE_TIME_LIMIT_S} s, {live.SILENCE_CLOSE_S:.0f} s of silence, or {live.IDLE_CLOSE_S:.0f} s without
-sound arriving; the server takes a few live listeners at once."""
+sound arriving; the server takes {live.MAX_SESSIONS} live listener(s) at once (`SOTDEMO_LIVE_SESSIONS`)."""
 
 MODELS_HELP = """One row per model in the menu (the default first): on the test split of the paper's synthetic tones, RPA
 (% of frames within 50 cents of the true pitch) and LSD (the paper's log-spectral distance of the resynthesis, lower is

@@ -251,7 +251,7 @@ def pitch_data(clip: Clip) -> dict:
         "note": note_name(median) if median else None,
         "voiced_fraction": float(r.voiced.mean()),
         "lsd_db": clip.lsd_db,
-        "fit_lsd_db": clip.fit_lsd_db,
+        "fit_lsd_db": clip.fit_lsd_db if r.voiced.any() else None,  # no voiced frame: nothing was fitted
         "warnings": clip.warnings + r.warnings,
         "times_s": np.round(r.times_s, 4).tolist(),
         "f0_hz": np.round(r.f0_hz, 3).tolist(),
@@ -315,13 +315,17 @@ def synthesize(
         audio, f0_samples = signals.voice(f0_hz, seconds, np.random.default_rng(seed), SAMPLE_RATE, vowel, tilt_db_per_octave,
                                           vibrato_cents, vibrato_hz, jitter=0.003, shimmer=0.02, breath_db=-40.0)
         f0 = f0_samples[np.minimum(np.arange(n_frames) * HOP, n - 1)]
-        amps = signals.voice_partials(f0_hz, vowel, n_harmonics, tilt_db_per_octave)
+        # a voice has every partial below Nyquist whatever the slider says: the truth shows as many as the model estimates
+        amps = signals.voice_partials(f0_hz, vowel, VOICE_TRUTH_PARTIALS, tilt_db_per_octave)
     audio = 0.8 * audio / max(np.abs(audio).max(), 1e-9)
     if noise_db > -120:
         rms = np.sqrt(np.mean(audio**2))
         audio = audio + np.random.default_rng(seed).normal(0, rms * 10 ** (noise_db / 20), n)
         audio = np.clip(audio, -1, 1)
     return Synthesized(audio.astype(np.float32), f0, amps / max(amps.max(), 1e-12))
+
+
+VOICE_TRUTH_PARTIALS = 20  # partials of a sung vowel's truth drawn beside the estimate (the encoder's K)
 
 
 def analyse_synthesized(synth: Synthesized, model: str | None, name: str = "synthesized tone") -> Clip:
@@ -401,6 +405,10 @@ def transport_view(clip: Clip, frame: int, n_fft: int = 2048, logf: bool = False
         missing = 1 - float(pred.sum() / target.sum())
         text += (f" · frequency cutoff: the prediction holds {100 * missing:.0f} % less mass than the target; that share is "
                  "drawn leaving from the top bin (the prediction's quantile function is clamped there), it is not spectral content")
+    elif cutoff and pred.sum() > target.sum():
+        excess = float(pred.sum() / target.sum()) - 1
+        text += (f" · frequency cutoff: the prediction holds {100 * excess:.0f} % more mass than the target; its highest "
+                 "part is not transported (its CDF rises above 1 there, which the loss ignores)")
     figures = {
         "plan": plots.transport_figure(freqs, a, b, source_bin, target_bin, mass, fmax, logf),
         "cdf": plots.cdf_figure(freqs, target_cdf, pred_cdf, levels, ot.quantile_function(target, freqs, levels),

@@ -56,3 +56,10 @@ def test_resynthesis_of_a_harmonic_tone_is_close_and_silent_where_unvoiced():
     exact = harmonic_synth(torch.tensor([f0]), torch.tensor([[1.0, 0.5, 0.25] + [0.0] * 17]), len(audio))[0]
     assert abs(float(lsd(torch.from_numpy(audio[middle]), torch.from_numpy(out[middle]))) - float(lsd(torch.from_numpy(audio[middle]), exact[middle]))) < 0.5
     assert np.abs(out[: 8 * HOP]).max() == 0  # unvoiced frames: nothing (the 9th frame fades in)
+
+
+def test_a_track_of_another_length_is_a_clear_error():
+    audio = np.zeros(16000)
+    with pytest.raises(ValueError, match="63 frames of f0 for 44100 samples: expected 173"):
+        fit_resynthesis(np.zeros(44100), np.full(63, 220.0))  # audio at 44.1 kHz, f0 of the 16 kHz analysis
+    assert fit_resynthesis(audio, np.full(63, 220.0)).shape == (16000,)

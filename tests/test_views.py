@@ -132,6 +132,9 @@ def test_the_cutoffs_missing_mass_is_named_in_the_transport_view():
     assert "75 % less mass than the target" in with_cutoff.text and "not spectral content" in with_cutoff.text
     assert "less mass" not in views.transport_view(clip_of(target, quiet), 15, cutoff=False, n_steps=3).text
     assert "less mass" not in views.transport_view(clip_of(target, target), 15, cutoff=True, n_steps=3).text
+    loud = 2.0 * target  # four times the target's power: 300 % more, the part above the target's total is not transported
+    assert "300 % more mass than the target" in views.transport_view(clip_of(target, loud), 15, cutoff=True, n_steps=3).text
+    assert "more mass" not in views.transport_view(clip_of(target, loud), 15, cutoff=False, n_steps=3).text
 
 
 def test_frame_spectra_window_is_centred_on_the_frame():
@@ -193,12 +196,18 @@ def test_the_best_harmonic_fit_is_shown_beside_the_resynthesis(tmp_path):
     assert clip.fit_lsd_db == pytest.approx(float(lsd(torch.from_numpy(clip.audio), fit)), rel=1e-3)
     assert views.pitch_data(clip)["fit_lsd_db"] == clip.fit_lsd_db
     assert f"best harmonic fit at this f0: {clip.fit_lsd_db:.1f}" in views.summary_markdown(clip)
+    noise = tmp_path / "noise.wav"
+    sf.write(noise, 0.05 * np.random.default_rng(3).standard_normal(SR), SR)
+    unvoiced = views.analyse(noise, None, downloads=False)
+    assert not unvoiced.result.voiced.any() and views.pitch_data(unvoiced)["fit_lsd_db"] is None  # nothing was fitted
 
 
 def test_a_sung_vowel_is_synthesized_with_its_true_pitch_and_partials(tmp_path):
     vowel = views.synthesize(180, 12, -12, -120, 5, 30, 1.5, source="sung vowel /a/")  # integers, as the app's sliders give
     tone = views.synthesize(180.0, 12, -12, -120, 5.0, 30, 1.5)
-    assert vowel.true_amplitudes.shape == (12,) and vowel.true_amplitudes.max() == pytest.approx(1.0)
+    # a voice has every partial whatever the slider says: its truth has as many as the estimate (the slider's 12 for the tone)
+    assert vowel.true_amplitudes.shape == (views.VOICE_TRUTH_PARTIALS,) and vowel.true_amplitudes.max() == pytest.approx(1.0)
+    assert vowel.true_amplitudes[12] > vowel.true_amplitudes[11]  # /a/'s third formant (2440 Hz) lifts the 13th partial (2340 Hz)
     # /a/ has its first formant near 730 Hz: the 4th partial (720 Hz) stands above the 2nd; a plain -12 dB/oct tone falls
     assert vowel.true_amplitudes[3] > vowel.true_amplitudes[1] and tone.true_amplitudes[3] < tone.true_amplitudes[1]
     spectrum = np.abs(np.fft.rfft(vowel.audio[4000:20000] * np.hanning(16000)))
