@@ -90,15 +90,17 @@ def build_engines(model) -> dict[str, object]:
     engines["torch bfloat16"] = torch_path(True)
     start = time.perf_counter()
     compiled = torch.compile(_Heads(encoder).eval())
-    with torch.no_grad():
-        compiled(torch.rand(256, encoder.config.n_bins))
-    compile_s = time.perf_counter() - start
 
     def run_compiled(frames):
         with torch.no_grad():
             return compiled(torch.from_numpy(frames))
 
-    engines["torch.compile float32"] = run_compiled
+    try:
+        run_compiled(_calibration_frames(model, 2)[:256])
+        engines["torch.compile float32"] = run_compiled
+    except Exception as error:  # noqa: BLE001 - reported in the table
+        engines["torch.compile float32"] = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:160]}"
+    compile_s = time.perf_counter() - start
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         quantized = torch.ao.quantization.quantize_dynamic(_Heads(encoder).eval(), {torch.nn.Linear}, dtype=torch.qint8)
@@ -162,8 +164,12 @@ def child(isa: str, repeats: int, cache: str | None) -> dict:
     engines = build_engines(model)
     compile_s = engines.pop("_compile_s")
     frames = _calibration_frames(model, 8)[:256]
-    speed = {}
-    for name, run in engines.items():
+    speed, failures = {}, {}
+    for name, run in list(engines.items()):
+        if isinstance(run, str):
+            failures[name] = run
+            del engines[name]
+            continue
         run(frames)
         times = []
         for _ in range(repeats):
@@ -172,7 +178,7 @@ def child(isa: str, repeats: int, cache: str | None) -> dict:
             times.append(time.perf_counter() - start)
         speed[name] = 1000 * min(times)
     out = {"isa": isa, "torch_isa": torch_isa(), "cpu": cpu_summary(), "bfloat16_is_fast": bfloat16_is_fast(), "ms": speed,
-           "model": model.config.name,
+           "model": model.config.name, "failures": failures,
            "compile_s": compile_s, "agreement": {}}
     if isa == "native":
         from bench.real_corpus import build_corpus
@@ -225,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         if done.returncode != 0 or not lines:
             raise SystemExit(f"the {isa} run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         runs[isa] = json.loads(lines[-1][len("RESULT "):])
-        print(f"{isa}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in runs[isa]["ms"].items()), flush=True)
+        print(f"{isa}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in runs[isa]["ms"].items()) + "".join(
+            f"; {k} {v}" for k, v in runs[isa]["failures"].items()), flush=True)
     load1 = os.getloadavg()
     native, avx2 = runs["native"], runs["avx2"]
     base = "torch float32 (channels-last)"
@@ -246,13 +253,27 @@ def main(argv: list[str] | None = None) -> int:
         "f0 99th pct [cents] | same voicing |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    def ms(run: dict, name: str) -> str:
+        return f"{run['ms'][name]:.1f}" if name in run["ms"] else "failed"
+
+    def ratio(run: dict, name: str) -> str:
+        return f"{run['ms'][base] / run['ms'][name]:.2f}" if name in run["ms"] else "–"
+
     for name in ENGINE_NAMES:
         a = native["agreement"].get(name, {})
         star = "*" if name.startswith("ONNX") else ""
+        if name not in native["ms"] or name not in avx2["ms"]:
+            lines.append(f"| {name} | {ms(native, name)} | {ratio(native, name)} | {ms(avx2, name)} | {ratio(avx2, name)} | "
+                         + " | ".join(f"{a[k]:.3f}" if k in a else "–" for k in ("median", "median_voiced", "p99"))
+                         + (f" | {100 * a['voicing']:.2f} % |" if "voicing" in a else " | – |"))
+            continue
         lines.append(f"| {name} | {native['ms'][name]:.1f} | {native['ms'][base] / native['ms'][name]:.2f} | "
                      f"{avx2['ms'][name]:.1f}{star} | {avx2['ms'][base] / avx2['ms'][name]:.2f}{star} | "
                      f"{a.get('median', float('nan')):.3f} | {a.get('median_voiced', float('nan')):.3f} | {a.get('p99', float('nan')):.2f} | "
                      f"{100 * a.get('voicing', float('nan')):.2f} % |")
+    for isa, run in (("native", native), ("AVX2 (emulated)", avx2)):
+        for name, message in run.get("failures", {}).items():
+            lines.append(f"\n{name}, {isa}: {message}.")
     corpus = native.get("corpus", {})
     lines += [
         "",
