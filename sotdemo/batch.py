@@ -105,7 +105,7 @@ def estimate_chunk(paths: Sequence[str], model: str | None = None, max_seconds: 
 
     from .audio import load
     from .estimate import (
-        CLEAR_HARMONICITY, DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_HARMONICITY, _engine_label, _finish, _infer_many, _prepare,
+        CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, DEFAULT_LEVEL_DB, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_HARMONICITY, _engine_label, _finish, _infer_many, _prepare,
         _resolve,
     )
 
@@ -118,7 +118,8 @@ def estimate_chunk(paths: Sequence[str], model: str | None = None, max_seconds: 
     settings = dict(level_db=options.pop("level_db", DEFAULT_LEVEL_DB), min_confidence=options.pop("min_confidence", DEFAULT_MIN_CONFIDENCE),
                     resynthesize=options.pop("resynthesize", True), octave_check=options.pop("octave_check", True), decoder=decoder,
                     min_harmonicity=options.pop("min_harmonicity", DEFAULT_MIN_HARMONICITY),
-                    clear_harmonicity=options.pop("clear_harmonicity", CLEAR_HARMONICITY))
+                    clear_harmonicity=options.pop("clear_harmonicity", CLEAR_HARMONICITY),
+                    clear_min_confidence=options.pop("clear_min_confidence", CLEAR_MIN_CONFIDENCE))
     if options:
         raise TypeError(f"unknown options: {', '.join(sorted(options))}")
     ready, loaded = [], []

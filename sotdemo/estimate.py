@@ -42,7 +42,7 @@ from .decode import PEAK_HALF_WIDTH, peak_path, read_around, viterbi_path
 from .model import HarmonicModel, load
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, frame_times
 from .voicing import (
-    CLEAR_HARMONICITY, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
+    CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
     harmonicity, octave_confidence,
 )
 
@@ -220,12 +220,14 @@ def frame_level_db(audio: np.ndarray, n_frames: int) -> np.ndarray:
 
 def threshold(level_db: np.ndarray, confidence: np.ndarray, harmonicity_: np.ndarray, min_level_db: float = DEFAULT_LEVEL_DB,
               min_confidence: float = DEFAULT_MIN_CONFIDENCE, min_harmonicity: float = DEFAULT_MIN_HARMONICITY,
-              clear_harmonicity: float = CLEAR_HARMONICITY) -> np.ndarray:
+              clear_harmonicity: float = CLEAR_HARMONICITY, clear_min_confidence: float = CLEAR_MIN_CONFIDENCE) -> np.ndarray:
     """Voiced frames `[frames]` bool: loud enough, and a spectrum whose power lies on the harmonic
-    comb of the estimated f0 (`sotdemo.voicing`): at least `clear_harmonicity` of it, or at least
-    `min_harmonicity` with a posterior that agrees on the pitch class (`min_confidence`)."""
+    comb of the estimated f0 (`sotdemo.voicing`): at least `clear_harmonicity` of it with a posterior
+    that gives the pitch at least `clear_min_confidence`, or at least `min_harmonicity` with a
+    posterior that agrees on the pitch class (`min_confidence`)."""
     agreed = (confidence >= min_confidence) & (harmonicity_ >= min_harmonicity)
-    return (level_db >= min_level_db) & (agreed | (harmonicity_ >= max(clear_harmonicity, min_harmonicity)))
+    clear = (harmonicity_ >= max(clear_harmonicity, min_harmonicity)) & (confidence >= clear_min_confidence)
+    return (level_db >= min_level_db) & (agreed | clear)
 
 
 def octave_check_step(power: FramePower, cqt_frames: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor, loud: np.ndarray,
@@ -343,7 +345,7 @@ def _infer_many(model: HarmonicModel, clips: list[_Prepared], engine: str, bfloa
 
 def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndarray, amps_t: torch.Tensor, engine_label: str,
             level_db: float, min_confidence: float, resynthesize: bool, octave_check: bool, decoder: str, min_harmonicity: float,
-            clear_harmonicity: float) -> Estimate:
+            clear_harmonicity: float, clear_min_confidence: float = CLEAR_MIN_CONFIDENCE) -> Estimate:
     """Everything after the encoder for one clip: decode, the checks, voicing, amplitudes, resynthesis."""
     audio, spectrum = clip.audio, clip.spectrum
     _, f0_hz, confidence = decode(posterior, model, decoder)
@@ -361,7 +363,7 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
     at_pitch = model.encoder.amplitudes_at(torch.from_numpy(spectrum).float(), f0_t)
     if at_pitch is not None:  # a harmonic head reads the partials at the final pitch, the checks' corrections included
         amps_t = at_pitch
-    voiced = threshold(level, confidence, comb, level_db, min_confidence, min_harmonicity, clear_harmonicity)
+    voiced = threshold(level, confidence, comb, level_db, min_confidence, min_harmonicity, clear_harmonicity, clear_min_confidence)
     amplitudes = scale_amplitudes(amps_t, f0_t, rms, voiced)
     if resynthesize:
         resynthesis = model.synthesize(f0_t[None], amplitudes[None], len(audio), hop_length=HOP)[0].numpy()
@@ -392,8 +394,9 @@ def _check(decoder: str, precision: str, engine: str) -> tuple[str, bool]:
 def _resolve(model: HarmonicModel | str | None, decoder: str, precision: str, engine: str) -> tuple[HarmonicModel, str, str, bool]:
     """(model, its name, engine, bfloat16) for `estimate`'s arguments; ValueError for wrong ones."""
     chosen, bfloat16 = _check(decoder, precision, engine)
-    name = model if isinstance(model, str) or model is None else model.config.name
+    given = model
     model = get_model(model) if not isinstance(model, HarmonicModel) else model
+    name = given if isinstance(given, str) else model.config.name  # the default's configuration name when none is given
     return model, name or "", chosen, bfloat16
 
 
@@ -415,6 +418,7 @@ def estimate(
     min_harmonicity: float = DEFAULT_MIN_HARMONICITY,
     clear_harmonicity: float = CLEAR_HARMONICITY,
     engine: str = "auto",
+    clear_min_confidence: float = CLEAR_MIN_CONFIDENCE,
 ) -> Estimate:
     """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
 
@@ -431,7 +435,9 @@ def estimate(
             octave relatives is below this are unvoiced (`voicing.octave_confidence`).
         min_harmonicity: frames whose power lies less than this share on the harmonic comb of the
             estimated f0 are unvoiced (`voicing.harmonicity`): noise, rumble, sounds below the range.
-        clear_harmonicity: frames with at least this share are voiced whatever the confidence.
+        clear_harmonicity: frames with at least this share are voiced if their confidence reaches
+            `clear_min_confidence` (a click at a note's start or end fills the dense comb of a pitch
+            far below the note's, which the posterior does not support).
         precision: 'float32', 'bfloat16' (torch's convolutions; the heads stay float32)
             or 'auto': bfloat16 where the CPU computes it natively (`bfloat16_is_fast`).
         engine: what runs the encoder (`sotdemo.engine.choose`): 'torch', 'onnxruntime' (float32) or
@@ -452,7 +458,7 @@ def estimate(
     """
     return estimate_many([audio], sample_rate, model, level_db=level_db, min_confidence=min_confidence, precision=precision,
                          resynthesize=resynthesize, octave_check=octave_check, decoder=decoder, min_harmonicity=min_harmonicity,
-                         clear_harmonicity=clear_harmonicity, engine=engine)[0]
+                         clear_harmonicity=clear_harmonicity, engine=engine, clear_min_confidence=clear_min_confidence)[0]
 
 
 @torch.no_grad()
@@ -460,7 +466,7 @@ def estimate_many(audios: list[np.ndarray], sample_rates: int | list[int] = SAMP
                   level_db: float = DEFAULT_LEVEL_DB, min_confidence: float = DEFAULT_MIN_CONFIDENCE, precision: str = "auto",
                   resynthesize: bool = True, octave_check: bool = True, decoder: str = "viterbi",
                   min_harmonicity: float = DEFAULT_MIN_HARMONICITY, clear_harmonicity: float = CLEAR_HARMONICITY,
-                  engine: str = "auto") -> list[Estimate]:
+                  engine: str = "auto", clear_min_confidence: float = CLEAR_MIN_CONFIDENCE) -> list[Estimate]:
     """`estimate` on many clips at once: each clip's CQT frames are concatenated into full encoder
     batches (short clips no longer pay one small encoder call each), the results split back and each
     clip post-processed on its own. Each result equals `estimate` on that clip alone (the encoder
@@ -482,7 +488,7 @@ def estimate_many(audios: list[np.ndarray], sample_rates: int | list[int] = SAMP
     clips = [_prepare(audio, rate, model) for audio, rate in zip(audios, rates)]
     label = _engine_label(chosen, bfloat16)
     return [_finish(model, name, clip, posterior, amps, label, level_db, min_confidence, resynthesize, octave_check, decoder,
-                    min_harmonicity, clear_harmonicity)
+                    min_harmonicity, clear_harmonicity, clear_min_confidence)
             for clip, (posterior, amps) in zip(clips, _infer_many(model, clips, chosen, bfloat16))]
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "CANDIDATE_PEAKS", "CANDIDATE_RATIOS", "CLEAR_HARMONICITY", "COMB_PARTIALS", "COMB_TOP_HZ", "MIN_CONFIDENCE", "MIN_HARMONICITY",
+    "CANDIDATE_PEAKS", "CANDIDATE_RATIOS", "CLEAR_HARMONICITY", "CLEAR_MIN_CONFIDENCE", "COMB_PARTIALS", "COMB_TOP_HZ", "MIN_CONFIDENCE", "MIN_HARMONICITY",
     "MIN_LEVEL_DB",
     "MIN_FILL", "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower",
     "below_range_share", "best_comb", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
@@ -37,7 +37,9 @@ __all__ = [
 MIN_LEVEL_DB = -60.0  # frame RMS, dBFS: bench/voicing_calibration.py (harmonicity rejects noise; the gate keeps out near-silence)
 MIN_HARMONICITY = 0.7  # bench/voicing_calibration.py
 MIN_CONFIDENCE = 0.6  # bench/voicing_calibration.py
-CLEAR_HARMONICITY = 0.8  # voiced whatever the posterior says: bench/voicing_calibration.py
+CLEAR_HARMONICITY = 0.8  # voiced on harmonicity alone ... : bench/voicing_calibration.py
+CLEAR_MIN_CONFIDENCE = 0.02  # ... if the posterior gives the pitch at least this (a click fills the dense comb of a pitch far
+# below the note's at its start and end): bench/voicing_calibration.py
 COMB_PARTIALS = 20  # the synthesizer's partials
 COMB_TOP_HZ = 5000.0  # the comb stops here: voices and most instruments carry little above, noise does
 WINDOWS = (1024, 2048, 4096, 8192)  # STFT sizes at 16 kHz (64 ... 512 ms)

@@ -216,3 +216,12 @@ def test_the_octave_check_never_halves_below_the_models_lowest_pitch():
     for audio in (np.ones(300, np.float32), np.ones(SR, np.float32), tone(34.0, 1.0, n_harmonics=8)):
         r = estimate(audio, SR, model=model)
         assert np.all(r.f0_hz >= lowest * 0.99), r.f0_hz.min()
+
+
+def test_the_estimate_names_the_default_model_it_used():
+    from sotdemo.estimate import estimate
+    from sotdemo.model import DEFAULT_MODEL
+
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(8000) / 16000)).astype(np.float32)
+    assert estimate(tone, 16000).model_name == DEFAULT_MODEL
+    assert estimate(tone, 16000, model=f"{DEFAULT_MODEL}/seed-42").model_name == f"{DEFAULT_MODEL}/seed-42"
