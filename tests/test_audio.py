@@ -294,3 +294,10 @@ def test_prepare_finds_cancelling_channels_in_memory():
     assert prepare(noise, 16000).warnings == []
     assert prepare(np.stack([x, -0.5 * x], axis=1), 16000).warnings == []
     assert prepare(np.zeros((16000, 2)), 16000).warnings == []
+
+
+def test_an_array_of_channels_by_samples_is_told_to_transpose():
+    stereo = np.zeros((2, 16000), dtype=np.float32)
+    with pytest.raises(AudioError, match=r"shape \(2, 16000\).*transpose"):
+        prepare(stereo, 16000)
+    assert prepare(stereo.T, 16000).audio.shape == (16000,)
