@@ -248,4 +248,9 @@ def test_the_models_summary_agrees_with_the_evaluated_table():
         if r.name in written:
             assert r.test_rpa == pytest.approx(written[r.name][0], abs=0.051) and r.test_lsd == pytest.approx(written[r.name][1], abs=0.051)
     text, figure = views.models_summary()
-    assert len(text.splitlines()) == len(rows) + 4 and len(figure.data) == 4
+    assert len(text.splitlines()) == len(rows) + 5 and len(figure.data) == 4  # header, rule, rows, blank, note, † note
+    own = [r.name for r in rows if r.own_split]
+    assert "sot-harmonic" in own and "sot-2048-curriculum-nocut" not in own  # realistic-data rows are marked, the paper's are not
+    first_cells = [line.split("|")[1] for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")]
+    marked = [cell for cell in first_cells if "†" in cell]
+    assert len(marked) == len(own) and all(any(name in cell for cell in marked) for name in own)
