@@ -50,13 +50,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn(warnings: list[str], file: str) -> None:
-    """Each warning on stderr as `warning: <file>: <text>`, one a line (the loader's name the file already)."""
+def _with_path(text: str, file: str) -> str:
+    """A message about `file` that starts with the file's name (as the loader writes it), with the path as given
+    instead, so that two take1.wav in different folders can be told apart; `<file>: ` prefixed otherwise."""
     from .audio import display_name
 
     name = display_name(Path(file).name)
+    return f"{file}{text[len(name):]}" if text.startswith(name + ":") else f"{file}: {text}"
+
+
+def _warn(warnings: list[str], file: str) -> None:
+    """Each warning on stderr as `warning: <path>: <text>`, one a line."""
     for text in warnings:
-        print(f"warning: {text if text.startswith(name) else f'{name}: {text}'}", file=sys.stderr)
+        print(f"warning: {_with_path(text, file)}", file=sys.stderr)
 
 
 def csv_names(files: list[str]) -> list[str]:
@@ -120,7 +126,7 @@ def _estimate(args: argparse.Namespace) -> int:
     try:
         for file, name, outcome in zip(files, names, iter_estimate_files(files, args.model, client=client, jobs=jobs, **options)):
             if outcome.error is not None:
-                print(f"error: {outcome.error}", file=sys.stderr)
+                print(f"error: {_with_path(outcome.error, file)}", file=sys.stderr)
                 failures += 1
                 continue
             result = outcome.estimate

@@ -69,13 +69,13 @@ def test_a_file_list_lists_paths_one_a_line(tmp_path):
 
 @needs_model
 def test_the_cli_reads_a_file_list_and_says_how_many_failed(tmp_path, capsys):
-    paths, _ = _corpus(tmp_path, 3)
+    paths, broken = _corpus(tmp_path, 3)
     listing = tmp_path / "files.txt"
     listing.write_text("\n".join(paths[1:]) + "\n")
     assert main(["estimate", paths[0], f"@{listing}", "--out", str(tmp_path / "out")]) == 1
     captured = capsys.readouterr()
     assert sorted(p.name for p in (tmp_path / "out").glob("*.csv")) == ["clip00.csv", "clip01.csv", "clip02.csv"]
-    assert captured.err.count("error: broken.wav: ") == 1 and "error: 1 of 4 files could not be analysed" in captured.err
+    assert captured.err.count(f"error: {broken}: ") == 1 and "error: 1 of 4 files could not be analysed" in captured.err
     assert main(["estimate", f"@{tmp_path / 'nothing.txt'}", "--out", str(tmp_path)]) == 2
     assert "cannot read the file list" in capsys.readouterr().err
 
@@ -96,7 +96,7 @@ def test_a_dask_cluster_gives_the_local_csvs_and_reports_failures_per_file(tmp_p
     for name in (Path(p).stem + ".csv" for p in paths if p != broken):
         assert (tmp_path / "cli-dask" / name).read_text() == (tmp_path / "cli-local" / name).read_text()
     err = capsys.readouterr().err
-    assert err.count("error: broken.wav: ") == 2 and "progress at http" in err
+    assert err.count(f"error: {broken}: ") == 2 and "progress at http" in err
     assert len(messages) == 1 and "progress at http" in messages[0] and "4 tasks" in messages[0]
     assert [r.path for r in remote] == paths
     for a, b in zip(local, remote):

@@ -22,7 +22,7 @@ def test_estimate_prints_the_warnings_and_analyses_cancelling_stereo(tmp_path, c
     sf.write(path, np.stack([x, -x], axis=1), SR, subtype="PCM_16")
     assert main(["estimate", str(path), "--out", str(tmp_path)]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert any(line.startswith("warning: inverted.wav: the channels cancel when mixed (mono mix ")  # 16-bit rounding: ~85 dB
+    assert any(line.startswith(f"warning: {path}: the channels cancel when mixed (mono mix ")  # 16-bit rounding: ~85 dB
                and line.endswith("one is phase-inverted?); channel 1 (left) is analysed alone") for line in err), err
     assert all(line.startswith("warning: ") for line in err)
     with open(tmp_path / "inverted.csv") as f:
@@ -47,7 +47,7 @@ def test_estimate_prints_the_estimates_warnings_with_the_file_name(tmp_path, cap
     path = tmp_path / "tone.flac"
     sf.write(path, 0.5 * np.sin(2 * np.pi * 220.0 * np.arange(SR * 70) / SR), SR)  # 70 s: the CLI reads it all, no cut
     assert main(["estimate", str(path), "--out", str(tmp_path)]) == 0
-    assert capsys.readouterr().err.splitlines() == ["warning: tone.flac: something the estimate noticed"]
+    assert capsys.readouterr().err.splitlines() == [f"warning: {path}: something the estimate noticed"]
 
 
 def test_every_input_gets_its_own_csv():
@@ -125,6 +125,6 @@ def test_jobs_give_the_same_csvs_and_report_failures_per_file(tmp_path, capsys):
     assert main(["estimate", *files, str(broken), "--out", str(tmp_path / "one"), "--jobs", "1"]) == 1
     assert main(["estimate", *files, str(broken), "--out", str(tmp_path / "two"), "--jobs", "2"]) == 1
     err = capsys.readouterr().err
-    assert err.count("error: broken.wav:") == 2
+    assert err.count(f"error: {broken}:") == 2  # the path as given: two broken.wav in different folders are told apart
     for i in range(3):
         assert (tmp_path / "one" / f"tone{i}.csv").read_text() == (tmp_path / "two" / f"tone{i}.csv").read_text()
