@@ -539,8 +539,18 @@ def model_rows() -> list[ModelRow]:
         rows.append(ModelRow(name, len(tests), float(np.mean([t[0] for t in tests])) if tests else None,
                              float(np.mean([t[1] for t in tests])) if tests else None,
                              mean(paper[1]) if paper else None, mean(paper[0]) if paper else None,
-                             load_config(name).data.distribution != "paper"))
+                             _distribution(checkpoint_root() / name) != "paper"))
     return rows
+
+
+def _distribution(folder: Path) -> str:
+    """The data distribution a checkpoint folder's models were trained on (their config.json; 'paper' if none says)."""
+    for config in sorted(folder.glob("**/config.json")):
+        try:
+            return str(json.loads(config.read_text()).get("data", {}).get("distribution", "paper"))
+        except (OSError, ValueError):
+            continue
+    return "paper"
 
 
 def models_summary() -> tuple[str, go.Figure]:

@@ -100,6 +100,9 @@ def test_models_tab_lists_checkpoints_and_the_reproduced_table(random_model, tmp
     monkeypatch.setattr(views, "RESULTS", tmp_path)
     text = views.models_markdown()
     assert "`random-init`" in text and "| sot-2048 | 20.0 |" in text and "Not yet evaluated" not in text
+    table, _ = views.models_summary()  # a checkpoint that is no shipped configuration (random-init) has a row too
+    row = next(line for line in table.splitlines() if "random-init" in line)
+    assert "†" not in row  # trained on the paper's distribution: no mark
 
 
 def clip_of(target, prediction, f0=300.0):
