@@ -384,8 +384,9 @@ def models_figure(names: list[str], rpa: list[float | None], paper_rpa: list[flo
     for col, (ours, paper) in enumerate(((rpa, paper_rpa), (lsd, paper_lsd)), start=1):
         fig.add_trace(go.Bar(x=names, y=nan(ours), name="ours", marker_color=_PALETTE[1], showlegend=col == 1), row=1, col=col)
         fig.add_trace(go.Bar(x=names, y=nan(paper), name="paper", marker_color="#999", showlegend=col == 1), row=1, col=col)
+    layout = {**_LAYOUT, "margin": dict(_LAYOUT["margin"], t=80)}  # room for the legend above the subplot titles
     fig.update_layout(title="Paper's tones, test split: ours vs the paper", barmode="group",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"), **_LAYOUT)
+                      legend=dict(orientation="h", y=1.2, x=1, xanchor="right", yanchor="bottom"), **layout)
     fig.update_annotations(yshift=-4)
     fig.update_xaxes(tickangle=-40)
     return fig

@@ -569,7 +569,7 @@ def models_summary() -> tuple[str, go.Figure]:
         lines.append("† scored on the test split of its own training distribution (realistic sounds with noise, decays, voices, "
                      "telephone band), a harder set than the paper's tones; on the paper's tones and on real instruments see "
                      "results/lsd_oracle.md and results/bench_real.md.")
-    figure = plots.models_figure([r.name for r in rows], [r.test_rpa for r in rows], [r.paper_rpa for r in rows],
+    figure = plots.models_figure([r.name + (" †" if r.own_split else "") for r in rows], [r.test_rpa for r in rows], [r.paper_rpa for r in rows],
                                  [r.test_lsd for r in rows], [r.paper_lsd for r in rows])
     return "\n".join(lines), figure
 

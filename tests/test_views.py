@@ -257,3 +257,4 @@ def test_the_models_summary_agrees_with_the_evaluated_table():
     first_cells = [line.split("|")[1] for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")]
     marked = [cell for cell in first_cells if "†" in cell]
     assert len(marked) == len(own) and all(any(name in cell for cell in marked) for name in own)
+    assert [name for name in figure.data[0].x if name.endswith(" †")] == [f"{name} †" for name in own]  # the chart marks them too
