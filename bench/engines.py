@@ -30,7 +30,6 @@ import argparse
 import io
 import json
 import os
-import subprocess
 import sys
 import time
 import warnings
@@ -38,8 +37,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.cpu import run_isa_children  # noqa: E402
 
-AVX2_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 ENGINE_NAMES = ["torch float32 (channels-last)", "torch float32 (Conv1d)", "torch bfloat16", "torch.compile float32",
                 "torch int8 dynamic (Linear)", "ONNX Runtime float32", "ONNX Runtime int8 dynamic", "ONNX Runtime int8 static"]
 
@@ -222,17 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         print("RESULT " + json.dumps(child(args.child, args.repeats, args.cache)))
         return 0
     load0 = os.getloadavg()
-    runs = {}
-    for isa in ("native", "avx2"):
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", **(AVX2_ENV if isa == "avx2" else {})}
-        done = subprocess.run([sys.executable, __file__, "--child", isa, "--repeats", str(args.repeats), "--cache", args.cache],
-                              env=env, capture_output=True, text=True)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-        if done.returncode != 0 or not lines:
-            raise SystemExit(f"the {isa} run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-        runs[isa] = json.loads(lines[-1][len("RESULT "):])
-        print(f"{isa}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in runs[isa]["ms"].items()) + "".join(
-            f"; {k} {v}" for k, v in runs[isa]["failures"].items()), flush=True)
+    runs = run_isa_children(__file__, ["--repeats", str(args.repeats), "--cache", args.cache])
+    for isa, run in runs.items():
+        print(f"{isa}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in run["ms"].items()) + "".join(
+            f"; {k} {v}" for k, v in run["failures"].items()), flush=True)
     load1 = os.getloadavg()
     native, avx2 = runs["native"], runs["avx2"]
     base = "torch float32 (channels-last)"

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import types
@@ -36,8 +35,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.cpu import run_isa_children  # noqa: E402
 
-AVX2_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 OURS = "ours (default model, pitch only, engine auto)"
 
 
@@ -162,15 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         print("RESULT " + json.dumps(child(args.child, args.seconds, args.repeats)))
         return 0
     load0 = os.getloadavg()
-    runs = {}
-    for isa in ("native", "avx2"):
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", **(AVX2_ENV if isa == "avx2" else {})}
-        done = subprocess.run([sys.executable, __file__, "--child", isa, "--seconds", str(args.seconds), "--repeats", str(args.repeats)],
-                              env=env, stdout=subprocess.PIPE, text=True)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-        if done.returncode != 0 or not lines:
-            raise SystemExit(f"the {isa} run failed (exit {done.returncode}):\n{done.stdout[-3000:]}")
-        runs[isa] = json.loads(lines[-1][len("RESULT "):])
+    runs = run_isa_children(__file__, ["--seconds", str(args.seconds), "--repeats", str(args.repeats)])
     load1 = os.getloadavg()
     native, avx2 = runs["native"], runs["avx2"]
     names = list(native["methods"])
