@@ -37,12 +37,18 @@ def browser(driver):
     b.close()
 
 
-def _page_with_example(browser, app_url):
-    """A new page on the app with the example clip in the audio box, and the list its page errors go to."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def _open(browser, app_url: str, height: int = 900):
+    """A new page on the app, and the list its page errors go to."""
+    page = browser.new_page(viewport={"width": 1280, "height": height})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(app_url)
+    return page, errors
+
+
+def _page_with_example(browser, app_url):
+    """A new page on the app with the example clip in the audio box, and the list its page errors go to."""
+    page, errors = _open(browser, app_url, 900)
     page.wait_for_selector("#estimate-btn", timeout=30000)
     page.locator("#audio-in input[type=file]").set_input_files(str(EXAMPLE))
     page.wait_for_selector("#audio-in audio, #audio-in .waveform-container, #audio-in wave", state="attached", timeout=30000)
@@ -108,10 +114,7 @@ def test_a_video_in_the_file_box_is_estimated_before_the_audio_box(browser, app_
 
 def test_every_tab_shows_something_on_first_load(browser, app_url):
     """No tab opens empty: an example clip, a synthesized tone and the loss landscape are there before any click."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(app_url)
+    page, errors = _open(browser, app_url, 900)
     page.wait_for_function("() => (document.querySelector('#summary') || {}).innerText?.includes('melody_gaps_noise.wav')", timeout=90000)
     for tab, plots in (("Estimate", ["#pitch-plot", "#amp-plot", "#spec-plot"]), ("Synthesize", ["#synth-amp-plot"]),
                        ("Transport plan", ["#plan-plot"]), ("Loss landscape", ["#landscape-plot", "#race-plot"]),
@@ -145,10 +148,7 @@ def test_live_tab_follows_a_fake_microphone(microphone, app_url, tmp_path):
     browser, f0 = microphone
     shots = Path(os.environ.get("SOTDEMO_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 1500})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(app_url)
+    page, errors = _open(browser, app_url, 1500)
     page.wait_for_selector("#estimate-btn", timeout=30000)
     page.get_by_role("tab", name="Live").click()
     page.wait_for_timeout(2000)  # gradio loads its WAV recorder lazily; a click before raises 'ge is not a constructor'
