@@ -181,9 +181,10 @@ def prepare(
     if audio.ndim != 2:
         raise AudioError(f"{name}: expected [samples] or [samples, channels], got shape {audio.shape}")
     channels = audio.shape[1] if channels is None else channels
-    if audio.shape[1] > MAX_CHANNELS and audio.shape[0] <= MAX_CHANNELS:
-        raise AudioError(f"{name}: an array of shape {audio.shape} reads as {audio.shape[1]} channels of {audio.shape[0]} samples; "
-                         f"pass [samples, channels] (transpose it: audio.T)")
+    if audio.shape[1] > MAX_CHANNELS and 0 < audio.shape[0] <= MAX_CHANNELS and MIN_RATE <= sample_rate <= MAX_RATE:
+        raise AudioError(f"{name}: {audio.shape[1]} channels is more than the {MAX_CHANNELS} supported: an array of shape "
+                         f"{audio.shape} reads as {audio.shape[0]} samples of {audio.shape[1]} channels; pass [samples, channels] "
+                         f"(transpose it: audio.T)")
     _check_layout(name, sample_rate, max(channels, audio.shape[1]))
     if audio.shape[0] == 0:
         raise AudioError(f"{name}: the file contains no samples")
