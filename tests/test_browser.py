@@ -50,6 +50,11 @@ def _page_with_example(browser, app_url):
     """A new page on the app with the example clip in the audio box, and the list its page errors go to."""
     page, errors = _open(browser, app_url, 900)
     page.wait_for_selector("#estimate-btn", timeout=30000)
+    # the first-load example fills the audio box (its upload input goes) when it is done: wait for it, then clear the box
+    page.wait_for_function("() => (document.querySelector('#summary') || {}).innerText?.includes('melody_gaps_noise.wav')", timeout=90000)
+    clear = page.locator("#audio-in button[aria-label='Clear'], #audio-in button[title='Clear']")
+    if clear.count():
+        clear.first.click()
     page.locator("#audio-in input[type=file]").set_input_files(str(EXAMPLE))
     page.wait_for_selector("#audio-in audio, #audio-in .waveform-container, #audio-in wave", state="attached", timeout=30000)
     return page, errors
