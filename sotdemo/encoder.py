@@ -15,6 +15,7 @@ Leaky ReLU (slope 0.3) after every convolution.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -24,6 +25,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from .spectral import CQT_BINS, CQT_BINS_PER_OCTAVE, CQT_FMIN
+
+
+@functools.lru_cache(maxsize=1)
+def _avx512_kernels() -> bool:
+    """`engine.avx512_kernels`, asked once per process (the environment caps are read at start-up)."""
+    from .engine import avx512_kernels
+
+    return avx512_kernels()
 
 __all__ = ["Encoder", "EncoderConfig", "EncoderOutput", "HarmonicAmplitudeHead", "ToeplitzLinear", "exp_sigmoid"]
 
@@ -175,11 +184,14 @@ class Encoder(nn.Module):
         features detached, so a loss on the amplitudes trains that head alone.
         `bfloat16_trunk` (inference): the convolutions run in bfloat16 (CPU autocast), the heads
         in float32; about twice as fast on CPUs with AMX or AVX512-BF16 and within a fraction of
-        a cent of float32 (`estimate` chooses it where the CPU has them)."""
+        a cent of float32 (`estimate` chooses it where the CPU has them).
+        Without autograd on CPU the trunk runs channels-last (`_trunk_channels_last`), except in
+        float32 where torch's kernels are below AVX-512 (`engine.avx512_kernels`): there plain
+        Conv1d is faster."""
         leading = cqt_frames.shape[:-1]
         x = self.norm(cqt_frames.reshape(-1, 1, cqt_frames.shape[-1]))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16_trunk):
-            if torch.is_grad_enabled() or x.device.type != "cpu":
+            if torch.is_grad_enabled() or x.device.type != "cpu" or not (bfloat16_trunk or _avx512_kernels()):
                 x = self.conv_in(x)
                 x = x + self.conv_res(x)
                 x = self.pointwise(x)

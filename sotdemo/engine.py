@@ -23,10 +23,21 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["ENGINES", "OnnxEncoder", "bfloat16_is_fast", "choose", "onnxruntime_available", "onnx_encoder"]
+__all__ = ["ENGINES", "OnnxEncoder", "avx512_kernels", "bfloat16_is_fast", "choose", "onnxruntime_available", "onnx_encoder"]
 
 ENGINES = ("auto", "torch", "onnxruntime")
 _CAPPED_ISAS = ("sse41", "avx", "avx2", "avx2_vnni", "avx2_vnni_2", "avx512_core", "avx512_core_vnni")  # oneDNN ISAs below bf16
+_BELOW_AVX512 = ("sse41", "avx", "avx2", "avx2_vnni", "avx2_vnni_2")  # oneDNN ISAs below AVX-512
+
+
+def avx512_kernels() -> bool:
+    """Whether torch runs AVX-512 kernels here: its kernel level (`ATEN_CPU_CAPABILITY`) is AVX-512 or
+    above and oneDNN is not capped below it (`ONEDNN_MAX_CPU_ISA`). The encoder's float32 inference
+    trunk follows it (`Encoder.forward`): channels-last 2-D convolutions where True (60.7 vs 102 ms per
+    256 frames for plain Conv1d), plain Conv1d where False (98 vs 150 ms with the AVX2 caps;
+    results/engines.md)."""
+    return torch.backends.cpu.get_cpu_capability() in ("AVX512", "AVX512_BF16", "AMX") \
+        and os.environ.get("ONEDNN_MAX_CPU_ISA", "").lower() not in _BELOW_AVX512
 
 
 def bfloat16_is_fast() -> bool:

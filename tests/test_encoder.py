@@ -83,6 +83,32 @@ def test_the_inference_trunk_equals_the_training_trunk():
     assert not torch.equal(fast_bf16.logits, fast.logits)  # bfloat16 really ran
 
 
+def test_the_float32_inference_trunk_follows_the_cpu(monkeypatch):
+    """float32 inference takes the channels-last trunk with AVX-512 kernels and plain Conv1d below them
+    (faster there: results/engines.md); bfloat16 stays channels-last; both give the training trunk's output."""
+    from sotdemo import encoder as encoder_module
+
+    torch.manual_seed(0)
+    encoder = Encoder(EncoderConfig()).eval()
+    frames = torch.rand(21, 285) ** 4
+    with torch.enable_grad():
+        trained = encoder(frames)
+    calls = []
+    original = Encoder._trunk_channels_last
+    monkeypatch.setattr(Encoder, "_trunk_channels_last", lambda self, x: calls.append(1) or original(self, x))
+    for avx512, channels_last in ((True, 1), (False, 0)):
+        monkeypatch.setattr(encoder_module, "_avx512_kernels", lambda avx512=avx512: avx512)
+        calls.clear()
+        with torch.no_grad():
+            out = encoder(frames)
+        assert len(calls) == channels_last
+        torch.testing.assert_close(out.logits, trained.logits, rtol=1e-5, atol=1e-5)
+        calls.clear()
+        with torch.no_grad():
+            encoder(frames, bfloat16_trunk=True)
+        assert len(calls) == 1
+
+
 def test_the_harmonic_head_reads_partials_at_any_pitch_without_moving_it():
     """The harmonic amplitude head: K amplitudes per frame, at the pitch head's f0 in `forward` and
     at any f0 through `amplitudes_at`; no gradient reaches f0 through its sampling positions; and

@@ -97,10 +97,11 @@ def test_choose_follows_its_rule_and_refuses_what_it_cannot_do(monkeypatch):
 
 def test_an_avx2_cap_turns_bfloat16_off():
     """The environment that emulates an AVX2-only CPU (bench/engines.py) must not leave torch on emulated bfloat16."""
-    code = "import torch; from sotdemo.engine import bfloat16_is_fast; print(torch.backends.cpu.get_cpu_capability(), bfloat16_is_fast())"
+    code = ("import torch; from sotdemo.engine import avx512_kernels, bfloat16_is_fast; "
+            "print(torch.backends.cpu.get_cpu_capability(), bfloat16_is_fast(), avx512_kernels())")
     env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["AVX2", "False"]
+    assert out == ["AVX2", "False", "False"]  # and the float32 trunk takes plain Conv1d there (`Encoder.forward`)
 
 
 @needs_model
