@@ -8,7 +8,8 @@ Engines (the default model's weights in each): torch float32 (the channels-last 
 torch int8 dynamic quantization (its Linear layers; torch has no dynamic int8 convolution), ONNX
 Runtime float32 (exported with `torch.onnx`), ONNX Runtime int8 dynamic quantization and ONNX Runtime
 int8 static quantization (QOperator, per-channel weights, calibrated on CQT frames of seeded
-synthetic voices and tones). Speed: milliseconds per 256 frames on one thread, best of `--repeats`
+synthetic voices and tones), and the same for the residual convolution alone (7-bit weights, calibrated
+on a richer synthetic set: voices, tones, missing fundamentals, coloured noise, silence; never the corpus). Speed: milliseconds per 256 frames on one thread, best of `--repeats`
 after a warm-up, as ratios to torch float32 in the same process.
 
 Each ISA runs in its own child process: "native" as the CPU is, "AVX2 (emulated)" with
@@ -39,8 +40,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.cpu import run_isa_children  # noqa: E402
 
+RESIDUAL_INT8 = "ONNX Runtime int8 static (residual conv only)"
 ENGINE_NAMES = ["torch float32 (channels-last)", "torch float32 (Conv1d)", "torch bfloat16", "torch.compile float32",
-                "torch int8 dynamic (Linear)", "ONNX Runtime float32", "ONNX Runtime int8 dynamic", "ONNX Runtime int8 static"]
+                "torch int8 dynamic (Linear)", "ONNX Runtime float32", "ONNX Runtime int8 dynamic", "ONNX Runtime int8 static",
+                RESIDUAL_INT8]
+_RESIDUAL_CONV = "/encoder/conv_res/conv_res.0/Conv"  # the exported graph's 40->40 kernel-15 convolution: ~85 % of the multiply-adds
 
 
 def _calibration_frames(model, n_clips: int = 24):
@@ -54,6 +58,35 @@ def _calibration_frames(model, n_clips: int = 24):
         f0 = float(40 * 2 ** rng.uniform(0, 5.5))
         audio = voice(f0, 1.0, rng)[0] if i % 2 else harmonic_tone(f0, rng.uniform(0.1, 1, int(rng.integers(1, 15))), 1.0, rng=rng)
         frames.append(model.front_end(scale_to_dbfs(audio, float(rng.uniform(-50, -12))).astype(np.float32)))
+    return np.concatenate(frames).astype(np.float32)
+
+
+def _calibration_frames_rich(model, n_clips: int = 96, seed: int = 11):
+    """CQT frames `[frames, bins]` of a richer synthetic calibration set (none of the benchmark corpus): in turn
+    voices (vibrato), harmonic tones, missing-fundamental tones and coloured noise (white, pink, brown,
+    rumble), 1 s each at -70 ... -12 dBFS, the tones over a white floor at -90 ... -60 dBFS, plus a second of silence."""
+    import numpy as np
+
+    from sotdemo.signals import coloured_noise, harmonic_tone, missing_fundamental, scale_to_dbfs, voice
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n_clips):
+        f0 = float(40 * 2 ** rng.uniform(0, 5.5))
+        kind = i % 4
+        if kind == 0:
+            audio = voice(f0, 1.0, rng, vibrato_cents=float(rng.uniform(0, 60)))[0]
+        elif kind == 1:
+            audio = harmonic_tone(f0, rng.uniform(0.1, 1, int(rng.integers(1, 15))), 1.0, rng=rng)
+        elif kind == 2:
+            audio = missing_fundamental(f0 * 2, 1.0)
+        else:
+            audio = coloured_noise(str(rng.choice(["white", "pink", "brown", "rumble"])), 1.0, rng)
+        audio = scale_to_dbfs(audio, float(rng.uniform(-70, -12)))
+        if kind != 3:
+            audio = audio + scale_to_dbfs(coloured_noise("white", len(audio) / 16000, rng), float(rng.uniform(-90, -60)))
+        frames.append(model.front_end(audio.astype(np.float32)))
+    frames.append(model.front_end(np.zeros(16000, dtype=np.float32)))
     return np.concatenate(frames).astype(np.float32)
 
 
@@ -130,17 +163,23 @@ def build_engines(model) -> dict[str, object]:
     calibration = _calibration_frames(model)
 
     class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter([{"cqt": calibration[i : i + 256]} for i in range(0, len(calibration), 256)])
+        def __init__(self, frames):
+            self.batches = iter([{"cqt": frames[i : i + 256]} for i in range(0, len(frames), 256)])
 
         def get_next(self):
             return next(self.batches, None)
 
-    quantize_static(str(folder / "fp32.onnx"), str(folder / "static.onnx"), Reader(), quant_format=QuantFormat.QOperator,
+    quantize_static(str(folder / "fp32.onnx"), str(folder / "static.onnx"), Reader(calibration), quant_format=QuantFormat.QOperator,
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    # the residual convolution alone (the first layer, the 1x1 layers and the heads stay float32), 7-bit weights
+    # (`reduce_range`: no saturation in the u8 x s8 kernels of CPUs without VNNI), min/max of the richer set
+    quantize_static(str(folder / "fp32.onnx"), str(folder / "residual.onnx"), Reader(_calibration_frames_rich(model)),
+                    quant_format=QuantFormat.QOperator, per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    nodes_to_quantize=[_RESIDUAL_CONV], reduce_range=True)
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads, options.log_severity_level = 1, 1, 3
-    for name, file in (("ONNX Runtime int8 dynamic", "dynamic.onnx"), ("ONNX Runtime int8 static", "static.onnx")):
+    for name, file in (("ONNX Runtime int8 dynamic", "dynamic.onnx"), ("ONNX Runtime int8 static", "static.onnx"),
+                       (RESIDUAL_INT8, "residual.onnx")):
         engines[name] = run_session(ort.InferenceSession(str(folder / file), options, providers=["CPUExecutionProvider"]))
     engines["_compile_s"] = compile_s
     return engines
