@@ -119,7 +119,7 @@ def _estimate(args: argparse.Namespace) -> int:
         print(f"error: writing {clash[0]} would overwrite an input file; choose another --out", file=sys.stderr)
         return 2
     options = dict(level_db=args.level_db, min_confidence=args.min_confidence, decoder=args.decoder,
-                   min_harmonicity=args.min_harmonicity, resynthesize=args.resynthesis, engine=args.engine)
+                   min_harmonicity=args.min_harmonicity, resynthesize=args.resynthesis, engine=args.engine, refine=not args.no_refine)
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(files)))  # worker start-up (~3 s) pays off on long files only
     client = _client(args.dask) if args.dask else None
     failures = 0
@@ -183,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                           help="voicing: share of a frame's power on the harmonic comb of f0 (noise scores 0.1-0.5)")
     estimate.add_argument("--decoder", default="viterbi", choices=DECODER_CHOICES,
                           help="pitch track: viterbi (smooth path through the clip, default) or peak (each frame's own posterior peak)")
+    estimate.add_argument("--no-refine", action="store_true",
+                          help="keep the decoded f0 (default: moved onto the peaks of its partials in a short STFT, at most 100 cents)")
     estimate.add_argument("--jobs", type=int, default=1,
                           help="worker processes (0: one per core); 1: this process, with every core for torch (workers take "
                                "seconds to start: they pay off on long files). Files go through the encoder 8 at a time either way")

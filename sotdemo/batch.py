@@ -119,7 +119,7 @@ def estimate_chunk(paths: Sequence[str], model: str | None = None, max_seconds: 
                     resynthesize=options.pop("resynthesize", True), octave_check=options.pop("octave_check", True), decoder=decoder,
                     min_harmonicity=options.pop("min_harmonicity", DEFAULT_MIN_HARMONICITY),
                     clear_harmonicity=options.pop("clear_harmonicity", CLEAR_HARMONICITY),
-                    clear_min_confidence=options.pop("clear_min_confidence", CLEAR_MIN_CONFIDENCE))
+                    clear_min_confidence=options.pop("clear_min_confidence", CLEAR_MIN_CONFIDENCE), refine=options.pop("refine", True))
     if options:
         raise TypeError(f"unknown options: {', '.join(sorted(options))}")
     ready, loaded = [], []

@@ -13,10 +13,13 @@ CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
   (results/bench_real_viterbi.md). Then f0 is checked against the spectrum: the octave check
   (f0/2, f0/3 where a series of partials stands between the harmonics) and the comb check
   (`comb_check`: an f0 whose harmonic comb misses the spectrum is replaced by the relative of the
-  posterior's peaks that explains it, `voicing.best_comb`);
+  posterior's peaks that explains it, `voicing.best_comb`); last, on frames above the level gate,
+  f0 is moved onto the peaks of its partials in a short STFT (`sotdemo.refine`; at most 100 cents,
+  never to another pitch: the CQT's long low windows trail a voice's vibrato);
 - `confidence`: the mass of the posterior within ±1 semitone of the chosen pitch and of its
   octave relatives, 0..1 (`voicing.octave_confidence`): how much of it agrees on the pitch class;
-- `harmonicity`: the share of the frame's power on the harmonic comb of f0 (`voicing.harmonicity`);
+- `harmonicity`: the share of the frame's power on the harmonic comb of f0 (`voicing.harmonicity`;
+  where the refinement moved f0, the better of the combs before and after it);
 - `voiced`: level gate (frame RMS >= `level_db` dBFS), harmonicity >= `min_harmonicity`, and
   either harmonicity >= `clear_harmonicity` or confidence >= `min_confidence` (`threshold`);
 - `amplitudes`: the encoder's K harmonic amplitudes rescaled so that the harmonic tone they
@@ -40,6 +43,7 @@ from .audio import prepare
 from .engine import bfloat16_is_fast, choose, onnx_encoder
 from .decode import PEAK_HALF_WIDTH, peak_path, read_around, viterbi_path
 from .model import HarmonicModel, load
+from .refine import refine_f0
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, frame_times
 from .voicing import (
     CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
@@ -49,7 +53,7 @@ from .voicing import (
 __all__ = [
     "BELOW_RANGE_WARN", "DECODERS", "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_HARMONICITY", "SUBOCTAVE_THRESHOLD",
     "Estimate", "bfloat16_is_fast", "comb_check", "comb_check_step", "decode", "estimate", "estimate_file", "frame_level_db", "frame_rms",
-    "estimate_many", "get_model", "infer", "octave_check_step", "preprocess", "range_warnings", "scale_amplitudes", "suboctave_evidence", "threshold",
+    "estimate_many", "get_model", "infer", "octave_check_step", "preprocess", "range_warnings", "refine_step", "scale_amplitudes", "suboctave_evidence", "threshold",
     "write_csv",
 ]
 
@@ -80,6 +84,7 @@ class Estimate:
 
 SUBOCTAVE_THRESHOLD = 0.05  # chosen on synthetic clips of the realistic distribution: bench/octave_check.py
 _CHECK_PARTIALS = 10
+_MOVED_OCTAVES = 5 / 1200  # a refinement of more than 5 cents: harmonicity is the better of the comb before and after
 SUBHARMONIC_DIVISORS = (2, 3)  # the octave check tries f0/2, then f0/3
 _STANDING = 0.005  # an odd multiple of f0/2 "stands out" above this share of the harmonics' power (-23 dB)
 
@@ -251,17 +256,29 @@ def octave_check_step(power: FramePower, cqt_frames: np.ndarray, f0_hz: np.ndarr
     return f0, amplitudes
 
 
+def refine_step(power: FramePower, f0_hz: np.ndarray, loud: np.ndarray) -> np.ndarray:
+    """f0 `[frames]` (float32) of the `loud` frames moved onto the peaks of its partials in a short STFT
+    (`refine.refine_f0`: at most `refine.MAX_CENTS`, never to another pitch); the other frames unchanged."""
+    f0 = np.asarray(f0_hz, dtype=np.float32).copy()
+    rows = np.flatnonzero(loud)
+    if len(rows):
+        f0[rows] = refine_f0(power, f0[rows].astype(np.float64), frames=rows).astype(np.float32)
+    return f0
+
+
 def comb_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor, comb: np.ndarray,
                     confidence: np.ndarray, loud: np.ndarray, model: HarmonicModel,
-                    min_harmonicity: float = DEFAULT_MIN_HARMONICITY) -> tuple[np.ndarray, torch.Tensor, np.ndarray, np.ndarray]:
+                    min_harmonicity: float = DEFAULT_MIN_HARMONICITY, refine: bool = False) -> tuple[np.ndarray, torch.Tensor, np.ndarray, np.ndarray]:
     """On the `loud` frames whose harmonicity `comb` is below `min_harmonicity`, the pitch replaced
-    where `comb_check` finds a better one: returns f0 `[frames]`, amplitudes `[frames, K]` (read
+    where `comb_check` finds a better one (`refine`: then moved onto its partials, `refine_f0`): returns f0 `[frames]`, amplitudes `[frames, K]` (read
     off the spectrum there), harmonicity and confidence `[frames]` (the posterior's mass around
     the new pitch and its octaves), the other frames unchanged."""
     f0, comb, confidence = f0_hz.copy(), comb.copy(), confidence.copy()
     replace = comb_check(power, posterior, f0, comb, np.flatnonzero(loud & (comb < min_harmonicity)), model, min_harmonicity)
     if len(replace):
         rows = replace[:, 0].astype(int)
+        if refine:
+            replace[:, 1] = refine_f0(power, replace[:, 1], frames=rows)
         f0[rows] = replace[:, 1].astype(np.float32)
         amplitudes[rows] = torch.from_numpy(comb_amplitudes(power, replace[:, 1], frames=rows)).float()
         comb[rows] = harmonicity(power, f0[rows], frames=rows)
@@ -345,8 +362,8 @@ def _infer_many(model: HarmonicModel, clips: list[_Prepared], engine: str, bfloa
 
 def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndarray, amps_t: torch.Tensor, engine_label: str,
             level_db: float, min_confidence: float, resynthesize: bool, octave_check: bool, decoder: str, min_harmonicity: float,
-            clear_harmonicity: float, clear_min_confidence: float = CLEAR_MIN_CONFIDENCE) -> Estimate:
-    """Everything after the encoder for one clip: decode, the checks, voicing, amplitudes, resynthesis."""
+            clear_harmonicity: float, clear_min_confidence: float = CLEAR_MIN_CONFIDENCE, refine: bool = True) -> Estimate:
+    """Everything after the encoder for one clip: decode, the checks, refinement, voicing, amplitudes, resynthesis."""
     audio, spectrum = clip.audio, clip.spectrum
     _, f0_hz, confidence = decode(posterior, model, decoder)
     f0_hz = f0_hz.astype(np.float32)
@@ -356,9 +373,16 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
     power = FramePower(audio, SAMPLE_RATE, HOP)
     if octave_check:
         f0_hz, amps_t = octave_check_step(power, spectrum, f0_hz, amps_t, loud, model)
+    decoded = f0_hz
+    if refine:
+        f0_hz = refine_step(power, f0_hz, loud)
     comb = harmonicity(power, f0_hz)
+    moved = np.flatnonzero(np.abs(np.log2(f0_hz / decoded)) > _MOVED_OCTAVES)
+    if len(moved):  # harmonicity's window is long (12 bins per f0): under vibrato the decoded comb may fit it better
+        comb[moved] = np.maximum(comb[moved], harmonicity(power, decoded[moved], frames=moved))
     if octave_check:
-        f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, loud, model, min_harmonicity)
+        f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, loud, model, min_harmonicity,
+                                                          refine)
     f0_t = torch.from_numpy(f0_hz).float()
     at_pitch = model.encoder.amplitudes_at(torch.from_numpy(spectrum).float(), f0_t)
     if at_pitch is not None:  # a harmonic head reads the partials at the final pitch, the checks' corrections included
@@ -419,6 +443,7 @@ def estimate(
     clear_harmonicity: float = CLEAR_HARMONICITY,
     engine: str = "auto",
     clear_min_confidence: float = CLEAR_MIN_CONFIDENCE,
+    refine: bool = True,
 ) -> Estimate:
     """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
 
@@ -452,13 +477,16 @@ def estimate(
             spectrum. Never below the model's lowest pitch bin (32.7 Hz).
         decoder: which pitch bin each frame reads (`sotdemo.decode`): 'viterbi', the most probable
             smooth track through the whole clip's posteriors, or 'peak', each frame's own peak.
+        refine: move f0 on frames above the level gate onto the peaks of its partials in a short
+            STFT (`sotdemo.refine`; at most 100 cents, never to another pitch): the CQT's long low
+            windows trail a voice's vibrato by up to 50-70 cents.
 
     Raises:
         ValueError: a wrong `decoder`, `precision` or `engine`, audio that is not 1-D, or empty audio.
     """
     return estimate_many([audio], sample_rate, model, level_db=level_db, min_confidence=min_confidence, precision=precision,
                          resynthesize=resynthesize, octave_check=octave_check, decoder=decoder, min_harmonicity=min_harmonicity,
-                         clear_harmonicity=clear_harmonicity, engine=engine, clear_min_confidence=clear_min_confidence)[0]
+                         clear_harmonicity=clear_harmonicity, engine=engine, clear_min_confidence=clear_min_confidence, refine=refine)[0]
 
 
 @torch.no_grad()
@@ -466,7 +494,7 @@ def estimate_many(audios: list[np.ndarray], sample_rates: int | list[int] = SAMP
                   level_db: float = DEFAULT_LEVEL_DB, min_confidence: float = DEFAULT_MIN_CONFIDENCE, precision: str = "auto",
                   resynthesize: bool = True, octave_check: bool = True, decoder: str = "viterbi",
                   min_harmonicity: float = DEFAULT_MIN_HARMONICITY, clear_harmonicity: float = CLEAR_HARMONICITY,
-                  engine: str = "auto", clear_min_confidence: float = CLEAR_MIN_CONFIDENCE) -> list[Estimate]:
+                  engine: str = "auto", clear_min_confidence: float = CLEAR_MIN_CONFIDENCE, refine: bool = True) -> list[Estimate]:
     """`estimate` on many clips at once: each clip's CQT frames are concatenated into full encoder
     batches (short clips no longer pay one small encoder call each), the results split back and each
     clip post-processed on its own. Each result equals `estimate` on that clip alone (the encoder
@@ -488,7 +516,7 @@ def estimate_many(audios: list[np.ndarray], sample_rates: int | list[int] = SAMP
     clips = [_prepare(audio, rate, model) for audio, rate in zip(audios, rates)]
     label = _engine_label(chosen, bfloat16)
     return [_finish(model, name, clip, posterior, amps, label, level_db, min_confidence, resynthesize, octave_check, decoder,
-                    min_harmonicity, clear_harmonicity, clear_min_confidence)
+                    min_harmonicity, clear_harmonicity, clear_min_confidence, refine)
             for clip, (posterior, amps) in zip(clips, _infer_many(model, clips, chosen, bfloat16))]
 
 

@@ -128,3 +128,20 @@ def test_jobs_give_the_same_csvs_and_report_failures_per_file(tmp_path, capsys):
     assert err.count(f"error: {broken}:") == 2  # the path as given: two broken.wav in different folders are told apart
     for i in range(3):
         assert (tmp_path / "one" / f"tone{i}.csv").read_text() == (tmp_path / "two" / f"tone{i}.csv").read_text()
+
+
+@pytest.mark.skipif(not any(SHIPPED.glob("**/model.safetensors")), reason="no shipped default model")
+def test_no_refine_writes_the_decoded_f0(tmp_path):
+    """`--no-refine` gives `estimate(..., refine=False)`'s f0; by default the f0 of a vibrato tone is refined."""
+    from sotdemo import signals
+    from sotdemo.estimate import estimate
+
+    audio, _ = signals.voice(120.0, 1.0, np.random.default_rng(5), vowel="a", vibrato_cents=90.0)
+    audio = (0.3 * audio).astype(np.float32)
+    sf.write(tmp_path / "sung.wav", audio, SR, subtype="FLOAT")
+    for flag, folder in (([], "on"), (["--no-refine"], "off")):
+        assert main(["estimate", str(tmp_path / "sung.wav"), "--out", str(tmp_path / folder), *flag]) == 0
+    read = {f: np.array([float(r["f0_hz"]) for r in csv.DictReader(open(tmp_path / f / "sung.csv"))]) for f in ("on", "off")}
+    for flag, folder in ((True, "on"), (False, "off")):
+        assert np.allclose(read[folder], estimate(audio, resynthesize=False, refine=flag).f0_hz, atol=2e-3)
+    assert not np.allclose(read["on"], read["off"], atol=0.5)
