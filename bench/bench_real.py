@@ -283,7 +283,8 @@ def _goals(results: dict[str, Frames], default: str, threads: int, load: tuple) 
     return lines
 
 
-def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str], notes: list[tuple[str, str]], command: list[str], wall: float, load: tuple, threads: int = 1) -> str:
+def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str], notes: list[tuple[str, str]], command: list[str], wall: float, load: tuple, threads: int = 1,
+            updates: list | None = None) -> str:
     any_frames = next(iter(results.values()))
     instrument_mask = np.isin(any_frames.family, INSTRUMENT_FAMILIES)
     lines = [
@@ -302,6 +303,9 @@ def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str],
         "the tracks are peak-normalised to -6 dBFS over a -70 dBFS white noise floor). \"Instrument notes\" = the GM instrument "
         "notes (piano, guitar, strings, woodwinds, brass, organ, choir); the noisy tracks' silences are white noise at 20 / 10 dB "
         "below the notes (FA noise). Speed: seconds of audio per second of computation (× real time), whole corpus.",
+        *[f"\n**Re-run into this table** ({u['date']}, `{' '.join(['python', 'bench/bench_real.py', *u['command']])}`, "
+          f"{u['wall'] / 60:.1f} min, load average {u['load'][0]:.1f} / {u['load'][1]:.1f}): {u['what']}; every other row is "
+          "from the run above." for u in (updates or [])],
         "",
         "## Summary",
         "",
@@ -428,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few notes, the default model and pYIN (seconds; for tests)")
     parser.add_argument("--threads", type=int, default=2, help="torch / OpenMP / numba threads for every method (default 2)")
     parser.add_argument("--only", default=None, help="run only methods whose name contains this")
+    parser.add_argument("--ours", action="store_true", help="run only this project's checkpoints (every `sotdemo.estimate` method)")
+    parser.add_argument("--update", action="store_true", help="re-run the selected methods (--only / --ours) into the last saved run: "
+                        "the other methods keep their saved frames, and the report says which rows were re-run when")
     parser.add_argument("--cache", default=str(REPO / ".cache" / "bench_real"), help="corpus cache folder ('' for none)")
     parser.add_argument("--out", default=str(REPO / "results" / "bench_real.md"))
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the last run's saved frames (in --cache), running nothing")
@@ -449,6 +456,14 @@ def main(argv: list[str] | None = None) -> int:
         state["results"] = {name: Frames(**fields) for name, fields in state["results"].items()}
     else:
         found, method_notes = methods(args.quick, args.only)
+        if args.ours:
+            found = [m for m in found if m.note.startswith("sotdemo.estimate")]
+        previous = None
+        if args.update:
+            if saved is None or not saved.is_file():
+                print("no saved run to update (run without --update first)", file=sys.stderr)
+                return 2
+            previous = pickle.loads(saved.read_bytes())
         results = {}
         for method in found:
             results[method.name] = run_method(method, corpus, progress=not args.quick)
@@ -460,6 +475,15 @@ def main(argv: list[str] | None = None) -> int:
             "command": list(sys.argv[1:] if argv is None else argv), "wall": time.perf_counter() - start, "load": (load0, os.getloadavg()[0]),
             "threads": args.threads,
         }
+        if previous is not None:  # the re-run rows replace theirs, in the saved run's order; the header keeps the saved run's command
+            merged = {name: Frames(**fields) for name, fields in previous["results"].items()}
+            merged.update(results)
+            update = {"date": time.strftime("%Y-%m-%d"), "command": state["command"], "wall": state["wall"], "load": state["load"],
+                      "what": ", ".join(results) if len(results) <= 3 else f"{len(results)} methods: every one whose note starts "
+                      "with sotdemo.estimate (this project's checkpoints)" if args.ours else f"{len(results)} methods"}
+            notes = dict(previous["notes"])
+            notes.update(state["notes"])
+            state = {**previous, "results": merged, "notes": list(notes.items()), "updates": [*previous.get("updates", []), update]}
         if saved is not None:  # plain dicts of arrays: readable whichever way this module was imported
             saved.write_bytes(pickle.dumps({**state, "results": {name: vars(fr) for name, fr in results.items()}}))
     text = _report(corpus, **state)

@@ -27,6 +27,7 @@ least 0.1 s from the clip's ends; false alarms (share of frames voiced) on the n
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -158,7 +159,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pyin", action="store_true", help="leave pYIN out")
     parser.add_argument("--models", nargs="+", default=[DEFAULT_MODEL], help="our checkpoints to run (default: the default model)")
     parser.add_argument("--out", default=str(REPO / "results" / "bench_uploads.md"))
+    parser.add_argument("--cache", default=str(REPO / ".cache" / "bench_uploads.json"), help="where each run's scores are kept ('' for none)")
+    parser.add_argument("--update", action="store_true", help="re-run only --models (ours) into the last saved run of the same --clips: "
+                        "pYIN's and CREPE's rows keep their saved scores, and the report says which rows were re-run when")
     args = parser.parse_args(argv)
+    command = sys.argv[1:] if argv is None else list(argv)
+    saved_path = Path(args.cache) if args.cache else None
+    previous = None
+    if args.update:
+        previous = json.loads(saved_path.read_text()) if saved_path is not None and saved_path.is_file() else None
+        if previous is None or previous["clips"] != args.clips:
+            print(f"no saved run of --clips {args.clips} to update (run without --update first)", file=sys.stderr)
+            return 2
+        args.no_pyin = args.no_crepe = True
     torch.set_num_threads(args.threads)
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     start, load0 = time.perf_counter(), os.getloadavg()[0]
@@ -175,6 +188,20 @@ def main(argv: list[str] | None = None) -> int:
         results[method.name] = {f: score(method, clips_) for f, clips_ in families.items()}
         print(method.name, {f: {k: round(v, 3) for k, v in s.items()} for f, s in results[method.name].items()}, file=sys.stderr)
     wall = time.perf_counter() - start
+    notes = [(m.name, m.note) for m in found]
+    run = {"command": command, "wall": wall, "load": [load0, os.getloadavg()[0]], "threads": args.threads, "date": time.strftime("%Y-%m-%d")}
+    updates = []
+    if previous is not None:  # the re-run rows replace theirs; the header keeps the saved run's command
+        merged = dict(previous["results"])
+        merged.update(results)
+        results = merged
+        notes = list({**dict(previous["notes"]), **dict(notes)}.items())
+        updates = [*previous.get("updates", []), {**run, "what": ", ".join(m.name for m in found)}]
+        run = previous["run"]
+    if saved_path is not None:
+        saved_path.parent.mkdir(parents=True, exist_ok=True)
+        saved_path.write_text(json.dumps({"clips": args.clips, "results": results, "notes": notes, "run": run, "updates": updates}))
+    wall, load0, load1 = run["wall"], run["load"][0], run["load"][1]
     cpu = platform.processor() or platform.machine()
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
@@ -183,10 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Uploads benchmark: voices, phone calls, missing fundamentals, noise, stereo, formats",
         "",
-        f"`python bench/bench_uploads.py {' '.join(sys.argv[1:] if argv is None else argv)}` (bench/bench_uploads.py; its docstring "
-        f"describes every family). {cpu}, {os.cpu_count()} cores, {args.threads} thread(s); load average {load0:.1f} at start, "
-        f"{os.getloadavg()[0]:.1f} at the end; whole run {wall / 60:.1f} min. {args.clips} clips of {SECONDS:.0f} s per family, seed "
+        f"`python bench/bench_uploads.py {' '.join(run['command'])}` (bench/bench_uploads.py; its docstring "
+        f"describes every family). {cpu}, {os.cpu_count()} cores, {run['threads']} thread(s); load average {load0:.1f} at start, "
+        f"{load1:.1f} at the end; whole run {wall / 60:.1f} min. {args.clips} clips of {SECONDS:.0f} s per family, seed "
         f"base {SEED}; files read back through `sotdemo.audio.load` where the family is about files, and every method gets the same samples.",
+        *[f"\n**Re-run into this table** ({u['date']}, `python bench/bench_uploads.py {' '.join(u['command'])}`, {u['wall'] / 60:.1f} min, "
+          f"load average {u['load'][0]:.1f} / {u['load'][1]:.1f}): {u['what']}; every other row is from the run above." for u in updates],
         "",
         "## Pitched families: RPA % / voicing recall %",
         "",
@@ -202,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | " + " | ".join(f"{100 * fams[f]['fa']:.1f}" for f in UNPITCHED) + f" | {total_speed:.3g} |")
     frames = results[next(iter(results))]
     lines += ["", "Frames scored (first method): " + ", ".join(f"{f} {frames[f]['frames']}" for f in PITCHED) + ".",
-              "", "Methods: " + "; ".join(f"**{m.name}**: {m.note}" for m in found), ""]
+              "", "Methods: " + "; ".join(f"**{name}**: {note}" for name, note in notes), ""]
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
     return 0

@@ -97,6 +97,11 @@ def test_quick_benchmark_end_to_end(tmp_path):
     # --report-only rewrites the same report from the saved frames, running nothing.
     assert bench_real.main(["--quick", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "again.md"), "--report-only"]) == 0
     assert (tmp_path / "again.md").read_text() == text
+    # --update re-runs the selected methods into the saved run, keeps the other rows and says so.
+    assert bench_real.main(["--quick", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "updated.md"), "--update", "--only", "pyin"]) == 0
+    updated = (tmp_path / "updated.md").read_text()
+    assert "Re-run into this table" in updated and "): pYIN; every other row" in updated
+    assert [line for line in updated.splitlines() if "(default)" in line][:1] == [line for line in text.splitlines() if "(default)" in line][:1]
 
 
 def test_every_shipped_checkpoint_is_benchmarked():
