@@ -51,7 +51,10 @@ class Stage:
     which evaluation also scores: their CQT sees part of the clip and zero padding);
     `match_level`: the predicted tone is scaled to the clip's RMS before the loss
     (`synth.level_matched`), so the amplitude head learns only the partials' relative levels,
-    as `estimate` uses them (for the harmonic head, whose amplitudes are relative to the frame).
+    as `estimate` uses them (for the harmonic head, whose amplitudes are relative to the frame);
+    `sharpen_weight`: adds this times the pitch posterior's mass farther than a semitone from its
+    own peak (`losses.posterior_spread`; label-free: the peak is the model's own answer), so that
+    the soft-argmax f0 (the paper's reading, which averages every bin) is not pulled by far modes.
     """
 
     steps: int
@@ -67,6 +70,7 @@ class Stage:
     sot_tone: str = "predicted"
     input_frame: str = "middle"
     match_level: bool = False
+    sharpen_weight: float = 0.0
 
     def __post_init__(self):
         if self.input_frame not in ("middle", "any"):

@@ -46,8 +46,9 @@ class DataConfig:
     passed, breath-like); the clip's peak at `level_db` dBFS; a share of noise-only clips; and a
     share `phone_share` of clips heard through a telephone channel (`telephone`: 300-3400 Hz band,
     8 kHz sampling), where the lowest partials are weak or gone; and a share `voice_share` of
-    voice-like tones (`_voices`: vowel formants over a glottal tilt, 70-800 Hz, vibrato). Both
-    draw nothing when 0, so older configurations generate the same data.
+    voice-like tones (`_voices`: vowel formants over a glottal tilt, 70-800 Hz, vibrato); and a
+    share `sparse_share` of sparse tones (`_sparse`: 1-3 partials, a third of them pure sines).
+    Each draws nothing when 0, so older configurations generate the same data.
     """
 
     distribution: str = "paper"
@@ -78,6 +79,7 @@ class DataConfig:
     noise_only_share: float = 0.03
     phone_share: float = 0.0
     voice_share: float = 0.0
+    sparse_share: float = 0.0
 
 
 @dataclass
@@ -176,6 +178,17 @@ def _voices(config: DataConfig, rng: np.random.Generator, f0: np.ndarray, n_part
         vibrato_cents[i] = rng.uniform(0, 80) if rng.random() < 0.7 else 0.0
 
 
+def _sparse(config: DataConfig, rng: np.random.Generator, n_partials: np.ndarray, envelope_db: np.ndarray, noise_only: np.ndarray) -> None:
+    """Turn a share `sparse_share` of the pitched clips into sparse tones, in place: 1-3 partials
+    (a third of them a pure sine), each 0 to -20 dB, no formant or tilt (the paper's tones at
+    their sparsest, and whistles, flutes and sine tests)."""
+    n, k_max = envelope_db.shape
+    for i in np.flatnonzero((rng.random(n) < config.sparse_share) & ~noise_only):
+        n_partials[i] = int(rng.integers(1, 4))
+        envelope_db[i] = rng.uniform(-20.0, 0.0, k_max)
+        envelope_db[i, 0] = max(envelope_db[i, 0], -10.0)
+
+
 def _realistic(config: DataConfig, rng: np.random.Generator, chunk: int = 100) -> Dataset:
     n, n_samples, sr, k_max = config.n_clips, config.n_samples, config.sample_rate, config.max_harmonics
     t = np.arange(n_samples) / sr
@@ -202,6 +215,8 @@ def _realistic(config: DataConfig, rng: np.random.Generator, chunk: int = 100) -
     envelope_db[:, 0] -= weak * rng.uniform(10, 30, n)
     if config.voice_share > 0:  # its own generator: configurations without voices draw the same data as before
         _voices(config, np.random.default_rng([config.seed, 1]), f0, n_partials, envelope_db, depth, noise_only)
+    if config.sparse_share > 0:  # as voices: its own generator
+        _sparse(config, np.random.default_rng([config.seed, 2]), n_partials, envelope_db, noise_only)
     amplitudes = 10 ** (envelope_db / 20) * (k <= n_partials[:, None]) * ~noise_only[:, None]
     stretch = np.sqrt(1 + np.where(rng.random(n) < config.inharmonic_share, _log_uniform(rng, 1e-5, config.inharmonicity_max, n), 0.0)[:, None] * k**2)
     # attack and decay: onset in [-0.2, 0.05] s, attack 5-80 ms, decay time constant 0.1-4 s, upper partials faster

@@ -32,7 +32,8 @@ from .ot import wasserstein_1d
 from .spectral import Framing, WindowName, stft, stft_frequencies
 from .synth import harmonic_synth
 
-__all__ = ["FUNDAMENTAL_MASS_FLOOR", "LossConfig", "SpectralLoss", "landscape", "lowest_mass", "partials_of", "share_toward_target", "sot_positions"]
+__all__ = ["FUNDAMENTAL_MASS_FLOOR", "LossConfig", "SpectralLoss", "landscape", "lowest_mass", "partials_of", "posterior_spread", "share_toward_target",
+           "sot_positions"]
 
 Term = str  # 'sot' | 'lin' | 'log'
 FUNDAMENTAL_MASS_FLOOR = 0.01  # sot_mass='fundamental': the least share of the target's mass its tone is compared with
@@ -194,6 +195,24 @@ class SpectralLoss(nn.Module):
     def forward(self, target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
         """Mean loss over the batch (scalar); `target`, `pred`: `[batch, samples]`."""
         return self.per_clip(target, pred).mean()
+
+
+def posterior_spread(logits: torch.Tensor, temperature: float, half_width: int = 3) -> torch.Tensor:
+    """The pitch posterior's mass farther than `half_width` bins from its own peak, mean over the
+    batch (0 when all of it lies within ±`half_width` bins of the argmax; ours, not the paper's).
+
+    `logits` `[batch, bins]`: the encoder's pitch logits; the posterior is their softmax at
+    `temperature` (the encoder's, 0.1). The peak carries no gradient, so the term only gathers the
+    mass toward the model's own answer: a label-free sharpening (entropy-minimisation kind), which
+    keeps the soft-argmax f0, a mean over every bin, from being pulled by modes an octave or more
+    away. Default `half_width` 3 bins = one semitone at 36 bins per octave."""
+    posterior = torch.softmax(logits / temperature, dim=-1)
+    peak = posterior.detach().argmax(dim=-1, keepdim=True)
+    offsets = torch.arange(-half_width, half_width + 1, device=logits.device)
+    around = peak + offsets
+    valid = (around >= 0) & (around < posterior.shape[-1])
+    near = (posterior.gather(-1, around.clamp(0, posterior.shape[-1] - 1)) * valid).sum(-1)
+    return (1 - near).mean()
 
 
 def lowest_mass(spectra: torch.Tensor, share: torch.Tensor) -> torch.Tensor:

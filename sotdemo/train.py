@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from .config import RunConfig, Stage
 from .data import Dataset, generate, split
-from .losses import SpectralLoss
+from .losses import SpectralLoss, posterior_spread
 from .metrics import lsd, raw_chroma_accuracy, raw_pitch_accuracy
 from .model import HarmonicModel, load, save
 from .encoder import EncoderConfig
@@ -247,6 +247,8 @@ def train(
         if stage.match_level:
             amplitudes = level_matched(amplitudes, f0, audio[index].pow(2).mean(-1).sqrt(), config.data.sample_rate)
         loss = loss_fn.from_parameters(audio[index], f0, amplitudes, stage.split_gradients, stage.sot_mass, stage.sot_tone)
+        if stage.sharpen_weight > 0:
+            loss = loss + stage.sharpen_weight * posterior_spread(out.logits, config.encoder.temperature)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if not stage.train_f0:  # f0 stays put: only the amplitude head learns (the trunk feeds the pitch head too)

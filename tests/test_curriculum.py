@@ -314,3 +314,21 @@ def test_a_phase_with_an_unknown_sot_tone_or_sot_mass_fails_when_the_configurati
         with pytest.raises(ValueError, match=message):
             RunConfig.from_dict(broken)
     assert RunConfig.from_dict(json.loads(json.dumps(raw))) == load_config("sot-2048-curriculum-nocut")
+
+
+def test_posterior_spread_is_the_mass_beyond_a_semitone_of_the_peak():
+    import numpy as np
+
+    from sotdemo.losses import posterior_spread
+
+    rng = np.random.default_rng(0)
+    logits = torch.from_numpy(rng.normal(0, 0.3, (5, 285)).astype(np.float32))
+    logits[:, 100] += 1.0
+    got = posterior_spread(logits, 0.1).item()
+    posterior = torch.softmax(logits / 0.1, dim=-1).numpy()
+    peak = posterior.argmax(axis=1)
+    expected = np.mean([1 - posterior[i, max(p - 3, 0) : p + 4].sum() for i, p in enumerate(peak)])
+    assert abs(got - expected) < 1e-5 and 0 < got < 1
+    logits.requires_grad_(True)
+    posterior_spread(logits, 0.1).backward()
+    assert logits.grad[np.arange(5), torch.from_numpy(peak)].lt(0).all()  # the peak's own logit goes up

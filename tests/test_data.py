@@ -141,3 +141,16 @@ def test_a_share_of_realistic_clips_can_come_through_a_telephone():
     ratio = phone.amplitudes[clean] / np.where(expected > 0, expected, np.nan)
     spread = np.nanmax(ratio, axis=1) / np.nanmin(ratio, axis=1)
     assert np.nanmax(spread) < 1.02  # every partial scaled alike (the inharmonic stretch moves k·f0 by under 2 %)
+
+
+def test_sparse_share_makes_tones_of_one_to_three_partials_and_leaves_the_other_clips_alone():
+    base = DataConfig(distribution="realistic", n_clips=300, n_samples=4096, max_harmonics=20, noise_only_share=0.05)
+    plain, sparse = generate(base), generate(dataclasses.replace(base, sparse_share=0.3))
+    np.testing.assert_array_equal(plain.f0_hz, sparse.f0_hz)
+    changed = np.flatnonzero(~np.all(plain.amplitudes == sparse.amplitudes, axis=1))
+    assert 0.2 < len(changed) / 300 < 0.4
+    counts = (sparse.amplitudes[changed] > 0).sum(axis=1)
+    assert counts.min() >= 1 and counts.max() <= 3 and (counts == 1).any()
+    untouched = np.setdiff1d(np.arange(300), changed)
+    np.testing.assert_array_equal(plain.audio[untouched], sparse.audio[untouched])
+    assert np.all(sparse.amplitudes[sparse.f0_hz == 0] == 0)  # noise-only clips stay noise
