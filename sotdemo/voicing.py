@@ -133,6 +133,7 @@ class FramePower:
         self.sample_rate, self.hop_length = sample_rate, hop_length
         self.n_frames = 1 + len(self.audio) // hop_length
         self._power: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # size -> (power [frames, bins], computed [frames])
+        self._padded: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # size -> (zero-padded audio, Hann window), made once
 
     def rows(self, size: int, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(power `[len(frames), size // 2 + 1]` of the frames `frames`, bin frequencies in Hz)."""
@@ -141,13 +142,16 @@ class FramePower:
 
         if size not in self._power:
             self._power[size] = (np.empty((self.n_frames, size // 2 + 1)), np.zeros(self.n_frames, dtype=bool))
+            self._padded[size] = (np.pad(self.audio, size // 2), get_window("hann", size, fftbins=True))
         power, done = self._power[size]
         frames = np.asarray(frames, dtype=int)
         missing = np.unique(frames[~done[frames]])
         if len(missing):
-            padded = np.pad(self.audio, size // 2)
-            windows = np.lib.stride_tricks.sliding_window_view(padded, size)[missing * self.hop_length]
-            power[missing] = np.abs(fft.rfft(windows * get_window("hann", size, fftbins=True), axis=1)) ** 2
+            padded, window = self._padded[size]
+            windows = np.lib.stride_tricks.sliding_window_view(padded, size)[missing * self.hop_length]  # a copy: written below
+            windows *= window
+            magnitude = np.abs(fft.rfft(windows, axis=1, overwrite_x=True))
+            power[missing] = np.square(magnitude, out=magnitude)  # the same values as abs(...) ** 2, fewer temporaries
             done[missing] = True
         return power[frames], np.fft.rfftfreq(size, 1 / self.sample_rate)
 
