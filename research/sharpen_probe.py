@@ -50,14 +50,19 @@ def pitch_scores(model, corpus) -> dict[str, float]:
             good += int((np.abs(1200 * np.log2(r.f0_hz[keep] / ref)) < 50).sum())
             total += int(keep.sum())
         out[family] = 100 * good / total
-    good = total = 0
+    per_family: dict[str, list[int]] = {}
     for track in corpus.tracks:
         r = estimate(track.audio, model=model, resynthesize=False)
-        ref, category, _ = frame_truth(track, r.times_s)
+        ref, category, index = frame_truth(track, r.times_s)
         steady = category == 1
-        good += int((np.abs(1200 * np.log2(r.f0_hz[steady] / ref[steady])) < 50).sum())
-        total += int(steady.sum())
-    out["real corpus"] = 100 * good / total
+        right = np.abs(1200 * np.log2(np.maximum(r.f0_hz, 1e-3) / np.maximum(ref, 1e-3))) < 50
+        for i in np.flatnonzero(steady):
+            family = track.notes[index[i]].family if index[i] >= 0 else track.family
+            tally = per_family.setdefault(family, [0, 0])
+            tally[0] += int(right[i])
+            tally[1] += 1
+    out["real corpus"] = 100 * sum(g for g, _ in per_family.values()) / sum(t for _, t in per_family.values())
+    out.update({f"  {family}": 100 * g / t for family, (g, t) in sorted(per_family.items())})
     return out
 
 
