@@ -13,7 +13,7 @@ confidence and harmonicity:
   source, formants, vibrato, jitter, breath; 70-700 Hz), the same through a telephone channel
   (300-3400 Hz at 8 kHz), low voices (70-130 Hz, open vowels, 30-80 cents of vibrato), missing-fundamental tones (partials 2-10 or 3-12), tones in white or
   pink noise (SNR 5-30 dB) and a note with the next one, a fifth or a third above, still sounding
-  6-12 dB below it (the lower one is the truth);
+  3-12 dB below it (the lower one is the truth; a legato line, where the next note is already loud);
 - unpitched families (every frame above the level gate should be unvoiced): white, pink, brown
   noise and 20-150 Hz rumble at -50 ... -10 dBFS, and sines below the model's range (5-30 Hz);
 - note edges: notes of 10 partials (60-1000 Hz) that start and stop abruptly between near-silences;
@@ -50,7 +50,7 @@ CONFIDENCES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 HARMONICITIES = (0.6, 0.65, 0.7, 0.75)
 CLEARS = (0.8, 0.85, 0.9, 0.95, 1.01)  # 1.01: never voiced on harmonicity alone
 FLOORS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)  # the confidence a frame voiced on harmonicity alone still needs
-SPREADS = (0.0, 0.01, 0.02)
+SPREADS = (0.0, 0.01, 0.02, 0.03)
 LEVELS = (-50.0, -55.0, -60.0, -65.0, -70.0)
 REALISTIC_FLOOR_DB = -50.0  # the `realistic` clips' frames scored as pitched
 MAX_FALSE_ALARM = 0.01
@@ -98,7 +98,7 @@ def _pitched_clips(n: int) -> dict[str, list[tuple[np.ndarray, int, np.ndarray]]
         interval = float(rng.choice([1.5, 1.25]))
         k = np.arange(1, 11)
         low = signals.harmonic_tone(f0, 1 / k, 1.0, rng=rng)
-        high = signals.harmonic_tone(f0 * interval, 1 / k, 1.0, rng=rng) * 10 ** (-rng.uniform(6, 12) / 20)
+        high = signals.harmonic_tone(f0 * interval, 1 / k, 1.0, rng=rng) * 10 ** (-rng.uniform(3, 12) / 20)
         mix = low + high
         out["two notes"].append((signals.scale_to_dbfs(mix, rng.uniform(-50, -6)), SAMPLE_RATE, np.full(len(mix), f0)))
     return out

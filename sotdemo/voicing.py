@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 MIN_LEVEL_DB = -60.0  # frame RMS, dBFS: bench/voicing_calibration.py (harmonicity rejects noise; the gate keeps out near-silence)
-MIN_HARMONICITY = 0.7  # bench/voicing_calibration.py
-MIN_CONFIDENCE = 0.6  # bench/voicing_calibration.py
+MIN_HARMONICITY = 0.65  # bench/voicing_calibration.py
+MIN_CONFIDENCE = 0.2  # bench/voicing_calibration.py
 CLEAR_HARMONICITY = 0.8  # voiced on harmonicity alone ... : bench/voicing_calibration.py
 CLEAR_MIN_CONFIDENCE = 0.02  # ... if the posterior gives the pitch at least this (a click fills the dense comb of a pitch far
 # below the note's at its start and end): bench/voicing_calibration.py
@@ -45,7 +45,7 @@ COMB_TOP_HZ = 5000.0  # the comb stops here: voices and most instruments carry l
 WINDOWS = (1024, 2048, 4096, 8192)  # STFT sizes at 16 kHz (64 ... 512 ms)
 _LOBES = 12  # a window resolves the comb when f0 spans this many bins (a Hann main lobe is 4 bins wide)
 TOOTH_BINS = 2  # a tooth reaches this many bins either side of k·f0 (a Hann main lobe), at most f0/4
-TOOTH_SPREAD = 0.01  # ... plus this share of k·f0 (a vibrato's swing within the window), still at most f0/4
+TOOTH_SPREAD = 0.0  # ... plus this share of k·f0 (a vibrato's swing within the window), still at most f0/4
 OCTAVE_RELATIVES = (-2, -1, 1, 2)  # octaves from the chosen pitch whose posterior mass counts as agreement
 _MIN_BIN = 2  # bins below this hold the window's DC leakage and are left out
 CANDIDATE_RATIOS = (1.0, 0.5, 1 / 3, 2 / 3)  # relatives of a pitch that `best_comb` weighs: an encoder that misses
