@@ -476,14 +476,16 @@ def main(argv: list[str] | None = None) -> int:
             "threads": args.threads,
         }
         if previous is not None:  # the re-run rows replace theirs, in the saved run's order; the header keeps the saved run's command
-            merged = {name: Frames(**fields) for name, fields in previous["results"].items()}
+            rerun = {name.removesuffix(" (default)") for name in results}  # the default's mark moves with the default
+            merged = {name: Frames(**fields) for name, fields in previous["results"].items() if name.removesuffix(" (default)") not in rerun}
             merged.update(results)
             update = {"date": time.strftime("%Y-%m-%d"), "command": state["command"], "wall": state["wall"], "load": state["load"],
                       "what": ", ".join(results) if len(results) <= 3 else f"{len(results)} methods: every one whose note starts "
                       "with sotdemo.estimate (this project's checkpoints)" if args.ours else f"{len(results)} methods"}
-            notes = dict(previous["notes"])
+            notes = {name: note for name, note in previous["notes"] if name.removesuffix(" (default)") not in rerun}
             notes.update(state["notes"])
-            state = {**previous, "results": merged, "notes": list(notes.items()), "updates": [*previous.get("updates", []), update]}
+            earlier = [u for u in previous.get("updates", []) if not (args.ours and "--ours" in u["command"])]  # rows all re-run now
+            state = {**previous, "results": merged, "notes": list(notes.items()), "updates": [*earlier, update]}
         if saved is not None:  # plain dicts of arrays: readable whichever way this module was imported
             saved.write_bytes(pickle.dumps({**state, "results": {name: vars(fr) for name, fr in results.items()}}))
     text = _report(corpus, **state)
