@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -78,6 +79,10 @@ def main() -> None:
                                                         curriculum=(stage,), init_from="sot-harmonic/seed-456"))
     model, metrics = train(cfg, 123, prepared=prepare(cfg), progress=False)
     print(tag, json.dumps({k: metrics[k] for k in ("wall_time_s", "best_step", "best_val_lsd", "best_val_rpa")}), flush=True)
+    if os.environ.get("SHARPEN_SAVE"):  # a folder to keep the weights in (model.save: safetensors + JSON)
+        from sotdemo.model import save
+
+        save(model, Path(os.environ["SHARPEN_SAVE"]), {"seed": 123}, metrics)
     for point in metrics["curve"]:
         print(point, flush=True)
     paper = evaluate_split(model, prepare(load_config("sot-2048"), ("test",))["test"])
