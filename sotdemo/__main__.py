@@ -51,12 +51,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _with_path(text: str, file: str) -> str:
-    """A message about `file` that starts with the file's name (as the loader writes it), with the path as given
-    instead, so that two take1.wav in different folders can be told apart; `<file>: ` prefixed otherwise."""
+    """A message about `file` that starts with the file's name (as the loader writes it: "take.wav: ..." or
+    "take.wav is clipped ..."), with the path as given instead, so that two take1.wav in different folders can
+    be told apart; `<file>: ` prefixed otherwise."""
     from .audio import display_name
 
     name = display_name(Path(file).name)
-    return f"{file}{text[len(name):]}" if text.startswith(name + ":") else f"{file}: {text}"
+    starts = text.startswith(name + ":") or text.startswith(name + " ")  # "take.wav: ..." or "take.wav is clipped ..."
+    return f"{file}{text[len(name):]}" if starts else f"{file}: {text}"
 
 
 def _warn(warnings: list[str], file: str) -> None:

@@ -136,7 +136,7 @@ def estimate_chunk(paths: Sequence[str], model: str | None = None, max_seconds: 
     clips, loaded_warnings, kept = [], [], []
     for i, audio in zip(ready, loaded):
         try:
-            clips.append(_prepare(audio.audio, audio.sample_rate, model_))
+            clips.append(_prepare(audio, audio.sample_rate, model_))
             loaded_warnings.append(audio.warnings)
             kept.append(i)
         except Exception as error:  # noqa: BLE001

@@ -38,8 +38,8 @@ import librosa
 import numpy as np
 import torch
 
+from .audio import LoadedAudio, prepare
 from .audio import load as load_audio
-from .audio import prepare
 from .engine import bfloat16_is_fast, choose, onnx_encoder
 from .decode import PEAK_HALF_WIDTH, peak_path, read_around, viterbi_path
 from .model import HarmonicModel, load
@@ -340,14 +340,21 @@ class _Prepared:
     warnings: list[str]
 
 
-def _prepare(audio: np.ndarray, sample_rate: int, model: HarmonicModel) -> _Prepared:
-    """Mix (channels), resample and take the model's CQT of one clip (ValueError: see `preprocess`)."""
-    warnings: list[str] = []
-    if np.ndim(audio) == 2:  # channels: mixed as uploads are (cancelling channels detected), with the same warnings
-        mixed = prepare(np.asarray(audio), sample_rate, max_seconds=None)
-        audio, sample_rate, warnings = mixed.audio, mixed.sample_rate, mixed.warnings
-    audio = preprocess(audio, sample_rate)
-    return _Prepared(audio, model.front_end(audio), warnings)
+def _prepare(audio: np.ndarray | LoadedAudio, sample_rate: int, model: HarmonicModel) -> _Prepared:
+    """Check, mix (channels), resample and take the model's CQT of one clip.
+
+    An array goes through `audio.prepare` as uploads do, mono or not: NaN/infinite samples set to 0,
+    integer PCM scaled, peaks beyond full scale scaled down, clipping and cancelling channels said,
+    too-short or empty input refused (`audio.AudioError`, a ValueError), with the same warnings. A
+    `LoadedAudio` (`audio.load`'s result) was checked when it was read: its samples are used as they
+    are and its warnings stay the caller's."""
+    if isinstance(audio, LoadedAudio):
+        samples, sample_rate, warnings = audio.audio, audio.sample_rate, []
+    else:
+        checked = prepare(np.asarray(audio), sample_rate, max_seconds=None)
+        samples, sample_rate, warnings = checked.audio, checked.sample_rate, checked.warnings
+    samples = preprocess(samples, sample_rate)
+    return _Prepared(samples, model.front_end(samples), warnings)
 
 
 def _infer_many(model: HarmonicModel, clips: list[_Prepared], engine: str, bfloat16: bool) -> list[tuple[np.ndarray, torch.Tensor]]:
@@ -430,7 +437,7 @@ def _engine_label(engine: str, bfloat16: bool) -> str:
 
 @torch.no_grad()
 def estimate(
-    audio: np.ndarray,
+    audio: np.ndarray | LoadedAudio,
     sample_rate: int = SAMPLE_RATE,
     model: HarmonicModel | str | None = None,
     level_db: float = DEFAULT_LEVEL_DB,
@@ -451,9 +458,11 @@ def estimate(
     -> `voicing.harmonicity` -> `comb_check_step` -> `threshold` (voicing) -> `scale_amplitudes` -> synthesizer.
 
     Args:
-        audio: samples `[samples]` or `[samples, channels]` (mixed to mono by `audio.prepare`, which
-            analyses the strongest channel alone when they cancel), float, at `sample_rate`
-            (resampled to 16 kHz if needed).
+        audio: samples `[samples]` or `[samples, channels]`, float or integer PCM, at `sample_rate`
+            (resampled to 16 kHz if needed), checked and mixed to mono by `audio.prepare` as uploads
+            are (NaN set to 0, clipping and cancelling channels said in `warnings`; the strongest
+            channel analysed alone when they cancel); or an `audio.LoadedAudio` from `audio.load`
+            (already checked; its own warnings are not repeated).
         model: a loaded model, a checkpoint name (see `model.load`), or None for the default.
         level_db: frames quieter than this RMS (dBFS) are unvoiced.
         min_confidence: frames whose posterior mass within a semitone of the chosen pitch and its
@@ -482,7 +491,9 @@ def estimate(
             windows trail a voice's vibrato by up to 50-70 cents.
 
     Raises:
-        ValueError: a wrong `decoder`, `precision` or `engine`, audio that is not 1-D, or empty audio.
+        ValueError: a wrong `decoder`, `precision` or `engine`; `audio.AudioError` (a ValueError) for
+            audio that cannot be analysed: empty, shorter than 50 ms, not numbers, more than 2-D,
+            a rate outside 1-192 kHz, or mostly NaN.
     """
     return estimate_many([audio], sample_rate, model, level_db=level_db, min_confidence=min_confidence, precision=precision,
                          resynthesize=resynthesize, octave_check=octave_check, decoder=decoder, min_harmonicity=min_harmonicity,
@@ -490,7 +501,7 @@ def estimate(
 
 
 @torch.no_grad()
-def estimate_many(audios: list[np.ndarray], sample_rates: int | list[int] = SAMPLE_RATE, model: HarmonicModel | str | None = None,
+def estimate_many(audios: list[np.ndarray | LoadedAudio], sample_rates: int | list[int] = SAMPLE_RATE, model: HarmonicModel | str | None = None,
                   level_db: float = DEFAULT_LEVEL_DB, min_confidence: float = DEFAULT_MIN_CONFIDENCE, precision: str = "auto",
                   resynthesize: bool = True, octave_check: bool = True, decoder: str = "viterbi",
                   min_harmonicity: float = DEFAULT_MIN_HARMONICITY, clear_harmonicity: float = CLEAR_HARMONICITY,
@@ -501,7 +512,7 @@ def estimate_many(audios: list[np.ndarray], sample_rates: int | list[int] = SAMP
     sees one frame at a time; at most float rounding of a different batch shape apart).
 
     Args:
-        audios: clips, each `[samples]` or `[samples, channels]`.
+        audios: clips, each `[samples]` or `[samples, channels]`, or an `audio.LoadedAudio` (as `estimate`).
         sample_rates: one rate for all, or one per clip (Hz).
         model, and the rest: as `estimate`.
 
@@ -529,7 +540,7 @@ def estimate_file(path: str | Path, model: HarmonicModel | str | None = None, ma
         sotdemo.audio.AudioError: a file that cannot be read or analysed, with a message for the user.
     """
     loaded = load_audio(path, max_seconds=max_seconds)
-    result = estimate(loaded.audio, loaded.sample_rate, model, **options)
+    result = estimate(loaded, loaded.sample_rate, model, **options)
     result.warnings[:0] = loaded.warnings
     return result
 

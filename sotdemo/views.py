@@ -135,7 +135,7 @@ def analyse_audio(loaded: LoadedAudio, name: str, model: str | None, out_dir: st
     """Estimate a loaded clip, measure the LSD of its resynthesis and (if `downloads`) write CSV + WAV
     downloads into `out_dir`, by default a new folder under this process's downloads folder.
     `level_db`, `min_confidence` and `min_harmonicity`: the voicing thresholds (see `estimate.estimate`)."""
-    result = estimate(loaded.audio, loaded.sample_rate, _require_model(model), float(level_db), float(min_confidence),
+    result = estimate(loaded, loaded.sample_rate, _require_model(model), float(level_db), float(min_confidence),
                       min_harmonicity=float(min_harmonicity))
     clip = Clip(name=name, audio=loaded.audio, result=result, warnings=list(loaded.warnings))
     clip.lsd_db = float(lsd(torch.from_numpy(loaded.audio), torch.from_numpy(result.resynthesis)))

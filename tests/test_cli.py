@@ -145,3 +145,11 @@ def test_no_refine_writes_the_decoded_f0(tmp_path):
     for flag, folder in ((True, "on"), (False, "off")):
         assert np.allclose(read[folder], estimate(audio, resynthesize=False, refine=flag).f0_hz, atol=2e-3)
     assert not np.allclose(read["on"], read["off"], atol=0.5)
+
+
+def test_a_clipped_file_is_named_once_in_its_warning(tmp_path, capsys):
+    t = np.arange(SR) / SR
+    sf.write(tmp_path / "loud.wav", np.clip(3 * np.sin(2 * np.pi * 220.0 * t), -1, 1), SR, subtype="FLOAT")
+    assert main(["estimate", str(tmp_path / "loud.wav"), "--out", str(tmp_path)]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "clipped" in line]
+    assert lines == [f"warning: {tmp_path / 'loud.wav'} is clipped or at full scale (peak 1.000); estimates may show distortion partials"]

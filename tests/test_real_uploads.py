@@ -178,3 +178,23 @@ def test_clicks_at_note_edges_are_not_voiced_far_below_the_note():
                 assert r.voiced[(r.times_s > 0.45) & (r.times_s < 0.75)].all()  # the note itself stays voiced
     assert wrong[CLEAR_MIN_CONFIDENCE] <= wrong[0.0], wrong
     assert wrong[CLEAR_MIN_CONFIDENCE] <= 0.08 * edge, (wrong, edge)
+
+
+def test_a_mono_array_is_checked_as_uploads_are():
+    """`estimate` on a plain `[samples]` array: the same checks and warnings as a file or a stereo array."""
+    from sotdemo.audio import AudioError
+
+    x = signals.scale_to_dbfs(signals.harmonic_tone(220.0, 1 / np.arange(1, 7), 1.0), -12)
+    clipped = estimate(np.clip(8 * x, -1, 1), SR, resynthesize=False)
+    assert any("is clipped" in w for w in clipped.warnings), clipped.warnings
+    holes = x.copy()
+    holes[1000:1010] = np.nan
+    patched = estimate(holes, SR, resynthesize=False)
+    assert any("NaN/infinite samples were set to 0" in w for w in patched.warnings), patched.warnings
+    _assert_voiced_at(patched, 220.0)
+    pcm = estimate((x * 32767).astype(np.int16), SR, resynthesize=False)  # integer PCM is scaled, not read as ±32767
+    np.testing.assert_allclose(pcm.f0_hz, estimate(x, SR, resynthesize=False).f0_hz, rtol=1e-3)
+    assert not pcm.warnings
+    with pytest.raises(AudioError, match="too short"):
+        estimate(x[:100], SR)
+    assert not estimate(x, SR, resynthesize=False).warnings  # an ordinary tone: nothing to say
