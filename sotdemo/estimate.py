@@ -546,13 +546,18 @@ def estimate_file(path: str | Path, model: HarmonicModel | str | None = None, ma
 
 
 def write_csv(result: Estimate, path: str | Path) -> None:
-    """One row per frame: `time_s,f0_hz,voiced,confidence,amp_1,...,amp_K`."""
+    """One row per frame: `time_s,f0_hz,voiced,confidence,harmonicity,amp_1,...,amp_K`. `confidence` says how
+    much of the pitch posterior agrees on the pitch class and `harmonicity` how much of the frame's power lies
+    on the comb of f0: voicing needs both (`threshold`); on noise the posterior can be peaked (confidence
+    near 1) while harmonicity stays low. A result without harmonicity (an empty array) writes it empty."""
     k = result.amplitudes.shape[1]
+    harmonic = len(result.harmonicity) == len(result.times_s)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["time_s", "f0_hz", "voiced", "confidence", *[f"amp_{i}" for i in range(1, k + 1)]])
+        writer.writerow(["time_s", "f0_hz", "voiced", "confidence", "harmonicity", *[f"amp_{i}" for i in range(1, k + 1)]])
         for i in range(len(result.times_s)):
             writer.writerow(
-                [f"{result.times_s[i]:.3f}", f"{result.f0_hz[i]:.3f}", int(result.voiced[i]), f"{result.confidence[i]:.4f}"]
+                [f"{result.times_s[i]:.3f}", f"{result.f0_hz[i]:.3f}", int(result.voiced[i]), f"{result.confidence[i]:.4f}",
+                 f"{result.harmonicity[i]:.4f}" if harmonic else ""]
                 + [f"{a:.6g}" for a in result.amplitudes[i]]
             )

@@ -102,7 +102,7 @@ def test_estimate_cli_writes_the_documented_csv(smoke_checkpoints, tmp_path, fmt
     )
     assert run.returncode == 0, run.stderr
     rows = list(csv.reader(open(out / "tone.csv")))
-    assert rows[0] == ["time_s", "f0_hz", "voiced", "confidence"] + [f"amp_{k}" for k in range(1, 21)]
+    assert rows[0] == ["time_s", "f0_hz", "voiced", "confidence", "harmonicity"] + [f"amp_{k}" for k in range(1, 21)]
     assert len(rows) - 1 == 1 + 8000 // 256
     first = rows[1]
     assert float(first[0]) == 0.0 and float(first[1]) > 0 and first[2] in ("0", "1") and 0 <= float(first[3]) <= 1

@@ -42,7 +42,8 @@ def test_analyse_writes_the_downloads_and_the_api_data(random_model, tmp_path):
     sf.write(path, views.synthesize(200.0, seconds=1.0).audio, 44100 // 2)  # read as 22.05 kHz: resampled
     clip = views.analyse(path, random_model, out_dir=tmp_path)
     rows = list(csv.reader(open(clip.csv_path)))
-    assert rows[0][:4] == ["time_s", "f0_hz", "voiced", "confidence"] and len(rows) - 1 == len(clip.result.f0_hz)
+    assert rows[0][:5] == ["time_s", "f0_hz", "voiced", "confidence", "harmonicity"] and len(rows) - 1 == len(clip.result.f0_hz)
+    np.testing.assert_allclose([float(r[4]) for r in rows[1:]], clip.result.harmonicity, atol=6e-5)  # what voicing used
     wav, rate = sf.read(clip.wav_path)
     assert rate == SR and len(wav) == len(clip.audio) and clip.wav_path.endswith("take_1_resynthesis.wav")
     data = views.pitch_data(clip)
