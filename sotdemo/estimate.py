@@ -378,8 +378,10 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
     level = 20 * np.log10(np.maximum(rms, 1e-10))
     loud = level >= level_db
     power = FramePower(audio, SAMPLE_RATE, HOP)
+    inner = loud.copy()
+    inner[[0, -1]] = False  # the clip's first and last frame: half their window is padding and a cut note's click
     if octave_check:
-        f0_hz, amps_t = octave_check_step(power, spectrum, f0_hz, amps_t, loud, model)
+        f0_hz, amps_t = octave_check_step(power, spectrum, f0_hz, amps_t, inner, model)
     decoded = f0_hz
     if refine:
         f0_hz = refine_step(power, f0_hz, loud)
@@ -388,7 +390,7 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
     if len(moved):  # harmonicity's window is long (12 bins per f0): under vibrato the decoded comb may fit it better
         comb[moved] = np.maximum(comb[moved], harmonicity(power, decoded[moved], frames=moved))
     if octave_check:
-        f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, loud, model, min_harmonicity,
+        f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model, min_harmonicity,
                                                           refine)
     f0_t = torch.from_numpy(f0_hz).float()
     at_pitch = model.encoder.amplitudes_at(torch.from_numpy(spectrum).float(), f0_t)
@@ -483,7 +485,8 @@ def estimate(
             (`suboctave_evidence` > `SUBOCTAVE_THRESHOLD`; a second note a fifth or a third above is
             not a series): the octave-above-a-weak-fundamental error and a telephone voice read at
             its third partial. (2) The comb check (`comb_check`) on frames whose comb misses the
-            spectrum. Never below the model's lowest pitch bin (32.7 Hz).
+            spectrum. Never below the model's lowest pitch bin (32.7 Hz), and never on the clip's first
+            and last frame (half their window is padding, and a note cut there clicks).
         decoder: which pitch bin each frame reads (`sotdemo.decode`): 'viterbi', the most probable
             smooth track through the whole clip's posteriors, or 'peak', each frame's own peak.
         refine: move f0 on frames above the level gate onto the peaks of its partials in a short
