@@ -21,25 +21,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .voicing import COMB_TOP_HZ, FramePower
+from .voicing import COMB_TOP_HZ, WINDOWS, FramePower, window_for
 
-__all__ = ["AGREE_CENTS", "MAX_CENTS", "MIN_AGREEMENT", "MIN_SPACING_BINS", "PARTIALS", "WINDOWS", "partial_peaks", "refine_f0"]
+__all__ = ["AGREE_CENTS", "MAX_CENTS", "MIN_AGREEMENT", "MIN_SPACING_BINS", "PARTIALS", "partial_peaks", "refine_f0"]
 
 PARTIALS = 6  # partials 1 .. PARTIALS (below COMB_TOP_HZ): fewer let inharmonic strings and pianos pull f0 less
 MIN_SPACING_BINS = 8.0  # the STFT is the shortest of `WINDOWS` in which f0 spans this many bins
 MAX_CENTS = 100.0  # how far a partial is searched, and the refined f0 may move, from the decoded one
-WINDOWS = (1024, 2048, 4096, 8192)  # STFT sizes at 16 kHz, as `voicing.WINDOWS`
 AGREE_CENTS = 30.0  # a partial agrees with the refined f0 when its peak lies this close to k·f0 ...
 MIN_AGREEMENT = 0.8  # ... and the refined f0 is kept only when partials holding this share of the peaks' power agree
 # (a decoded f0 far off the pitch reaches other partials of it here and there, which disagree)
-
-
-def _window_sizes(f0_hz: np.ndarray, sample_rate: int, min_spacing_bins: float) -> np.ndarray:
-    needed = min_spacing_bins * sample_rate / np.maximum(f0_hz, 1e-3)
-    choice = np.full(f0_hz.shape, WINDOWS[-1])
-    for size in reversed(WINDOWS):
-        choice = np.where(needed <= size, size, choice)
-    return choice
 
 
 def partial_peaks(power: np.ndarray, hz: np.ndarray, f0_hz: np.ndarray, partials: int = PARTIALS,
@@ -90,7 +81,7 @@ def refine_f0(power: FramePower, f0_hz: np.ndarray, frames: np.ndarray | None = 
     f0 = np.asarray(f0_hz, dtype=np.float64)
     frames = np.arange(len(f0)) if frames is None else np.asarray(frames, dtype=int)
     out = f0.copy()
-    sizes = _window_sizes(f0, power.sample_rate, min_spacing_bins)
+    sizes = window_for(f0, power.sample_rate, min_spacing_bins)
     k = np.arange(1, partials + 1)[None, :]
     for size in WINDOWS:
         rows = np.flatnonzero((sizes == size) & (frames < power.n_frames) & (f0 > 0))

@@ -56,11 +56,12 @@ FILL_DB = -30.0  # a tooth is occupied when its power is within this of the stro
 MIN_FILL = 0.7  # a candidate's occupied teeth must fill this share of their span
 
 
-def window_for(f0_hz: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
-    """The smallest of `WINDOWS` in which f0 spans at least 8 STFT bins (teeth and gaps each twice
-    a Hann main lobe), per frame `[frames]` int; the largest for f0 below that."""
+def window_for(f0_hz: np.ndarray, sample_rate: int = 16000, spacing_bins: float = _LOBES) -> np.ndarray:
+    """The smallest of `WINDOWS` in which f0 spans at least `spacing_bins` STFT bins (default `_LOBES`,
+    12: teeth and gaps each wider than a Hann main lobe), per frame `[frames]` int; the largest for f0
+    below that. `refine` asks for fewer bins (a shorter window that follows vibrato)."""
     f0 = np.asarray(f0_hz, dtype=np.float64)
-    needed = _LOBES * sample_rate / np.maximum(f0, 1e-3)
+    needed = spacing_bins * sample_rate / np.maximum(f0, 1e-3)
     choice = np.full(f0.shape, WINDOWS[-1])
     for size in reversed(WINDOWS):
         choice = np.where(needed <= size, size, choice)
