@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.bench_uploads import _voice  # noqa: E402  (the uploads benchmark's voice generator; own seeds here)
 from sotdemo import refine, signals  # noqa: E402
 from sotdemo.estimate import DEFAULT_LEVEL_DB, estimate, preprocess  # noqa: E402
 from sotdemo.voicing import FramePower  # noqa: E402
@@ -46,14 +47,6 @@ PARTIAL_COUNTS = (6, 8, 12, 20)
 SPACINGS = (5.0, 8.0, 12.0)
 TIE_RPA = 0.005  # mean RPA points within which variants count as equal (one frame in one family of 30 clips)
 FAMILIES = ("voices", "phone voices", "inharmonic tones", "ensembles", "instrument vibrato", "missing fundamental")
-
-
-def _voice(rng: np.random.Generator, low: float, high: float, **fixed) -> tuple[np.ndarray, np.ndarray]:
-    f0 = float(np.exp(rng.uniform(np.log(low), np.log(high))))
-    options = dict(vibrato_cents=rng.uniform(0, 100), vibrato_hz=rng.uniform(4.5, 6.5), jitter=rng.uniform(0, 0.01),
-                   shimmer=rng.uniform(0, 0.1), breath_db=rng.uniform(-40, -15), tilt_db_per_octave=rng.uniform(-15, -6))
-    options.update(fixed)
-    return signals.voice(f0, SECONDS, rng, **options)
 
 
 def _inharmonic(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
