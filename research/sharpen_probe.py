@@ -1,6 +1,7 @@
 """Pitch fine-tunes of the default model with a label-free sharpening term, scored where the pitch goals are.
 
     OMP_NUM_THREADS=1 python research/sharpen_probe.py TAG STEPS LR EVAL_EVERY ['{"stage": {...}, "data": {...}}']
+    OMP_NUM_THREADS=1 python research/sharpen_probe.py baseline      # the starting model, scored alike
 
 Starts from sot-harmonic/seed-456 (its trunk is sot-realistic/seed-123's) and trains f0 with split
 gradients (the SOT term on the target's own partials, sot_mass 1, trains f0; the multi-scale terms
@@ -30,6 +31,7 @@ from bench.real_corpus import build_corpus  # noqa: E402
 from sotdemo import signals  # noqa: E402
 from sotdemo.config import Stage, load_config  # noqa: E402
 from sotdemo.estimate import estimate, preprocess  # noqa: E402
+from sotdemo.model import load  # noqa: E402
 from sotdemo.train import evaluate_split, prepare, train  # noqa: E402
 
 
@@ -69,6 +71,11 @@ def pitch_scores(model, corpus) -> dict[str, float]:
 
 def main() -> None:
     torch.set_num_threads(1)
+    corpus = build_corpus(REPO / ".cache" / "bench_real", progress=False)
+    if sys.argv[1] == "baseline":  # the starting model, scored the same way (the docs' baseline figures)
+        start = load("sot-harmonic/seed-456")
+        print("baseline estimate RPA", {k: round(v, 2) for k, v in pitch_scores(start, corpus).items()})
+        return
     tag, steps, lr, eval_every = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
     over = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
     cfg = load_config("sot-harmonic")
@@ -87,7 +94,7 @@ def main() -> None:
         print(point, flush=True)
     paper = evaluate_split(model, prepare(load_config("sot-2048"), ("test",))["test"])
     print(tag, "paper split", {k: round(v, 2) for k, v in paper.items()}, flush=True)
-    print(tag, "estimate RPA", {k: round(v, 2) for k, v in pitch_scores(model, build_corpus(REPO / ".cache" / "bench_real", progress=False)).items()})
+    print(tag, "estimate RPA", {k: round(v, 2) for k, v in pitch_scores(model, corpus).items()})
 
 
 if __name__ == "__main__":
