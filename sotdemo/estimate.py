@@ -491,7 +491,7 @@ def estimate(
             smooth track through the whole clip's posteriors, or 'peak', each frame's own peak.
         refine: move f0 on frames above the level gate onto the peaks of its partials in a short
             STFT (`sotdemo.refine`; at most 100 cents, never to another pitch): the CQT's long low
-            windows trail a voice's vibrato by up to 50-70 cents.
+            windows trail a voice's vibrato (results/refine_calibration.md).
 
     Raises:
         ValueError: a wrong `decoder`, `precision` or `engine`; `audio.AudioError` (a ValueError) for

@@ -2,8 +2,8 @@
 
 The encoder reads a CQT whose lowest bins span hundreds of milliseconds (Q ≈ 51: 440 ms at
 117 Hz), and it answers on a grid of 1/3-semitone bins read around the chosen one
-(`decode.read_around`). On a sung note with vibrato the answer trails the voice by up to
-50-70 cents at the swings. A short STFT frame resolves the partials much faster: each partial k
+(`decode.read_around`). On a sung note with vibrato the answer trails the voice at the swings (on
+bench/refine_calibration.py's sung vowels 7 % of frames more than 50 cents off). A short STFT frame resolves the partials much faster: each partial k
 near k·f0 gives a frequency f_k (the peak bin, refined by fitting a parabola through the log power
 of the peak and its two neighbours), and the least-squares pitch of the partials,
 f0 = Σ w_k f_k / Σ w_k k with w_k the peak's power, is the refined f0 — partials weighted by how
