@@ -19,7 +19,10 @@ CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
 - `confidence`: the mass of the posterior within ±1 semitone of the chosen pitch and of its
   octave relatives, 0..1 (`voicing.octave_confidence`): how much of it agrees on the pitch class;
 - `harmonicity`: the share of the frame's power on the harmonic comb of f0 (`voicing.harmonicity`;
-  where the refinement moved f0, the better of the combs before and after it);
+  where the refinement moved f0, the better of the combs before and after it; and the better of
+  that and the comb in the window warped along the pitch track, `voicing.WarpedPower`, where a
+  vibrato's partials sweep across the long window's teeth; the comb check scores its candidates
+  both ways too);
 - `voiced`: level gate (frame RMS >= `level_db` dBFS), harmonicity >= `min_harmonicity`, and
   either harmonicity >= `clear_harmonicity` or confidence >= `min_confidence` (`threshold`);
 - `amplitudes`: the encoder's K harmonic amplitudes rescaled so that the harmonic tone they
@@ -46,7 +49,7 @@ from .model import HarmonicModel, load
 from .refine import refine_f0
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, frame_times
 from .voicing import (
-    CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
+    CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, WarpedPower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
     harmonicity, octave_confidence,
 )
 
@@ -268,13 +271,15 @@ def refine_step(power: FramePower, f0_hz: np.ndarray, loud: np.ndarray) -> np.nd
 
 def comb_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor, comb: np.ndarray,
                     confidence: np.ndarray, loud: np.ndarray, model: HarmonicModel,
-                    min_harmonicity: float = DEFAULT_MIN_HARMONICITY, refine: bool = False) -> tuple[np.ndarray, torch.Tensor, np.ndarray, np.ndarray]:
+                    min_harmonicity: float = DEFAULT_MIN_HARMONICITY, refine: bool = False,
+                    warped: FramePower | None = None) -> tuple[np.ndarray, torch.Tensor, np.ndarray, np.ndarray]:
     """On the `loud` frames whose harmonicity `comb` is below `min_harmonicity`, the pitch replaced
     where `comb_check` finds a better one (`refine`: then moved onto its partials, `refine_f0`): returns f0 `[frames]`, amplitudes `[frames, K]` (read
     off the spectrum there), harmonicity and confidence `[frames]` (the posterior's mass around
-    the new pitch and its octaves), the other frames unchanged."""
+    the new pitch and its octaves), the other frames unchanged. `warped`: the same frames warped
+    along the pitch track (`voicing.WarpedPower`): candidates and harmonicity take the better of the two."""
     f0, comb, confidence = f0_hz.copy(), comb.copy(), confidence.copy()
-    replace = comb_check(power, posterior, f0, comb, np.flatnonzero(loud & (comb < min_harmonicity)), model, min_harmonicity)
+    replace = comb_check(power, posterior, f0, comb, np.flatnonzero(loud & (comb < min_harmonicity)), model, min_harmonicity, warped)
     if len(replace):
         rows = replace[:, 0].astype(int)
         if refine:
@@ -282,22 +287,29 @@ def comb_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray,
         f0[rows] = replace[:, 1].astype(np.float32)
         amplitudes[rows] = torch.from_numpy(comb_amplitudes(power, replace[:, 1], frames=rows)).float()
         comb[rows] = harmonicity(power, f0[rows], frames=rows)
+        if warped is not None:
+            comb[rows] = np.maximum(comb[rows], harmonicity(warped, f0[rows], frames=rows))
         moved = np.abs(model.encoder.log2_bins.numpy()[None, :] - np.log2(replace[:, 1])[:, None]).argmin(axis=1)
         confidence[rows] = octave_confidence(posterior[rows], moved, model.config.encoder.bins_per_octave, PEAK_HALF_WIDTH)
     return f0, amplitudes, comb, confidence
 
 
 def comb_check(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, comb: np.ndarray, frames: np.ndarray,
-               model: HarmonicModel, min_harmonicity: float = DEFAULT_MIN_HARMONICITY) -> np.ndarray:
+               model: HarmonicModel, min_harmonicity: float = DEFAULT_MIN_HARMONICITY, warped: FramePower | None = None) -> np.ndarray:
     """The frames `frames` (indices) whose f0 to replace by a relative that the spectrum's comb
     explains at least `min_harmonicity` and better than f0 does, and the new f0: `[frames, 2]`
     rows of (frame, f0 Hz). Candidates: `voicing.comb_candidates` (the encoder's sub- and
-    over-harmonic confusions); the pitch must stay in the model's range."""
+    over-harmonic confusions); the pitch must stay in the model's range. With `warped` (the frames
+    warped along the pitch track, `voicing.WarpedPower`) each frame's best candidate is the better of
+    the two spectra's."""
     if not len(frames):
         return np.zeros((0, 2))
     bins_hz = model.config.encoder.pitch_bins_hz()
     candidates = comb_candidates(posterior[frames], f0_hz[frames], bins_hz)
     best, score = best_comb(power, candidates, frames, float(bins_hz[0]), _HIGHEST_PITCH_HZ)
+    if warped is not None:  # the same candidates in the windows warped along the track: the better of the two
+        best_w, score_w = best_comb(warped, candidates, frames, float(bins_hz[0]), _HIGHEST_PITCH_HZ)
+        best, score = np.where(score_w > score, best_w, best), np.maximum(score, score_w)
     better = (score >= min_harmonicity) & (score > comb[frames])
     return np.stack([frames[better], best[better]], axis=1)
 
@@ -389,9 +401,11 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
     moved = np.flatnonzero(np.abs(np.log2(f0_hz / decoded)) > _MOVED_OCTAVES)
     if len(moved):  # harmonicity's window is long (12 bins per f0): under vibrato the decoded comb may fit it better
         comb[moved] = np.maximum(comb[moved], harmonicity(power, decoded[moved], frames=moved))
+    warped = WarpedPower(audio, f0_hz, SAMPLE_RATE, HOP)  # the windows in the time axis of the track's phase
+    comb = np.maximum(comb, harmonicity(warped, f0_hz))  # a vibrato's partials back on the comb's teeth
     if octave_check:
         f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model, min_harmonicity,
-                                                          refine)
+                                                          refine, warped)
     f0_t = torch.from_numpy(f0_hz).float()
     at_pitch = model.encoder.amplitudes_at(torch.from_numpy(spectrum).float(), f0_t)
     if at_pitch is not None:  # a harmonic head reads the partials at the final pitch, the checks' corrections included
@@ -457,7 +471,8 @@ def estimate(
     """Estimate f0 and harmonic amplitudes frame by frame and resynthesize the clip.
 
     `preprocess` -> CQT -> `infer` (encoder) -> `decode` (path, f0, confidence) -> `octave_check_step`
-    -> `voicing.harmonicity` -> `comb_check_step` -> `threshold` (voicing) -> `scale_amplitudes` -> synthesizer.
+    -> `refine_step` -> `voicing.harmonicity` (plain and warped along the track) -> `comb_check_step`
+    -> `threshold` (voicing) -> `scale_amplitudes` -> synthesizer.
 
     Args:
         audio: samples `[samples]` or `[samples, channels]`, float or integer PCM, at `sample_rate`

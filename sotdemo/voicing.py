@@ -10,7 +10,10 @@ therefore combines three per-frame measures, each a small function here:
   teeth (1.0); noise spreads evenly over teeth and gaps (about 0.5, less for rumble below f0);
   a sound below the model's range (a 25 Hz sine under a 40 Hz answer) sits in a gap (about 0).
   The fundamental need not be there (telephone speech, small speakers): its overtones are teeth
-  too. The STFT window is chosen per frame to resolve the comb (`window_for`).
+  too. The STFT window is chosen per frame to resolve the comb (`window_for`). A long window
+  smears a vibrato's upper partials across the teeth (a low telephone voice keeps only those):
+  `estimate` also measures the comb in windows warped along the pitch track (`WarpedPower`) and
+  keeps the better share.
 - `octave_confidence`: the pitch posterior's mass within a semitone of the chosen pitch *and* of
   its octave relatives (f0/4, f0/2, 2·f0, 4·f0). On a weak or missing fundamental the posterior
   splits between f0 and 2·f0; once the decoder has chosen the octave, that split is agreement on
@@ -30,7 +33,7 @@ import numpy as np
 __all__ = [
     "CANDIDATE_PEAKS", "CANDIDATE_RATIOS", "CLEAR_HARMONICITY", "CLEAR_MIN_CONFIDENCE", "COMB_PARTIALS", "COMB_TOP_HZ", "MIN_CONFIDENCE", "MIN_HARMONICITY",
     "MIN_LEVEL_DB",
-    "MIN_FILL", "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower",
+    "MIN_FILL", "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower", "WarpedPower",
     "below_range_share", "best_comb", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
 ]
 
@@ -159,6 +162,60 @@ class FramePower:
     def __call__(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         """(power `[frames, size // 2 + 1]` of every frame, bin frequencies in Hz `[size // 2 + 1]`)."""
         return self.rows(size, np.arange(self.n_frames))
+
+
+class WarpedPower(FramePower):
+    """`FramePower` of windows resampled along a pitch track so that its pitch is constant in each
+    window: a voice whose vibrato or glide sweeps its partials across several bins of a long window
+    (a 100-cent vibrato moves the 10th partial of a 90 Hz voice by ±50 Hz within the 256 ms that
+    resolve its comb) puts them back on the comb's teeth. This is the fan-chirp idea (Weruaga &
+    Képesi 2007; Cancela et al. 2010): analyse in the time axis of the pitch's phase.
+
+    Frame i's window is read at the instants where the phase of the track, φ(t) = ∫ f0(t) dt,
+    advances uniformly at the rate f0(i·hop): sample j (j = -size/2 .. size/2 - 1) of the window sits
+    where φ = φ(i·hop) + f0(i·hop)·j / sample_rate, linearly interpolated. A constant track gives
+    exactly `FramePower`'s windows. `f0_hz` `[frames]` (Hz, frame i at sample i·`hop_length`) is
+    interpolated linearly in log f0 between frames; noise stays noise under a smooth warp.
+    `audio`: mono `[samples]` at `sample_rate`."""
+
+    def __init__(self, audio: np.ndarray, f0_hz: np.ndarray, sample_rate: int = 16000, hop_length: int = 256):
+        super().__init__(audio, sample_rate, hop_length)
+        n = len(self.audio)
+        track = np.log2(np.maximum(np.asarray(f0_hz, dtype=np.float64), 1e-3))
+        self._rate = 2 ** np.interp(np.arange(n), np.arange(len(track)) * hop_length, track)  # f0 per sample [samples]
+        self._phase = np.concatenate([[0.0], np.cumsum(self._rate[:-1])])  # φ·sample_rate, increasing [samples]
+
+    def rows(self, size: int, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(power `[len(frames), size // 2 + 1]` of the warped windows of `frames`, bin frequencies in Hz)."""
+        from scipy import fft
+        from scipy.signal import get_window
+
+        if size not in self._power:
+            self._power[size] = (np.empty((self.n_frames, size // 2 + 1)), np.zeros(self.n_frames, dtype=bool))
+        power, done = self._power[size]
+        frames = np.asarray(frames, dtype=int)
+        missing = np.unique(frames[~done[frames]])
+        n = len(self.audio)
+        for start in range(0, len(missing), 64):
+            chunk = missing[start : start + 64]
+            centre = np.minimum(chunk * self.hop_length, max(n - 1, 0))
+            offsets = np.arange(size) - size // 2
+            if n < 2:
+                windows = np.zeros((len(chunk), size))
+            else:
+                target = self._phase[centre][:, None] + self._rate[centre][:, None] * offsets[None, :]
+                # beyond the clip's ends the phase runs on at the end's rate (the windows there see zeros, as `FramePower`'s)
+                first, last = self._phase[0], self._phase[-1]
+                t = np.interp(target, self._phase, np.arange(n, dtype=np.float64))
+                t = np.where(target < first, (target - first) / self._rate[0], t)
+                t = np.where(target > last, n - 1 + (target - last) / self._rate[-1], t)
+                windows = np.interp(t, np.arange(n, dtype=np.float64), self.audio, left=0.0, right=0.0)
+                windows[(t < 0) | (t > n - 1)] = 0.0
+            windows *= get_window("hann", size, fftbins=True)
+            magnitude = np.abs(fft.rfft(windows, axis=1, overwrite_x=True))
+            power[chunk] = np.square(magnitude, out=magnitude)
+            done[chunk] = True
+        return power[frames], np.fft.rfftfreq(size, 1 / self.sample_rate)
 
 
 def _per_window(power: FramePower, f0: np.ndarray, measure, frames: np.ndarray | None = None) -> np.ndarray:
