@@ -1,0 +1,97 @@
+"""Harmonicity in windows warped along the pitch track (`voicing.WarpedPower`): a low phone-band voice whose
+vibrato and jitter smear its upper partials out of the long window's comb is voiced at its pitch, and noise
+stays unvoiced. Every signal is generated from a seed with its true f0 (`sotdemo.signals`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sotdemo import signals
+from sotdemo import voicing as V
+from sotdemo.estimate import estimate
+
+SR = 16000
+EDGE_S = 0.1
+
+
+def _vibrato_tone(f0: float, cents: float, rate_hz: float, seconds: float, partials: range) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-amplitude partials `partials` of f0 with sinusoidal vibrato: (audio, f0 per sample)."""
+    t = np.arange(int(seconds * SR)) / SR
+    track = f0 * 2 ** (cents / 1200 * np.sin(2 * np.pi * rate_hz * t))
+    phase = 2 * np.pi * np.cumsum(track) / SR
+    return sum(np.sin(k * phase) for k in partials), track
+
+
+def test_a_constant_track_gives_the_plain_windows():
+    rng = np.random.default_rng(0)
+    audio = rng.standard_normal(SR)
+    plain, warped = V.FramePower(audio), V.WarpedPower(audio, np.full(63, 120.0))
+    frames = np.array([0, 1, 30, 62])
+    for size in V.WINDOWS:
+        np.testing.assert_allclose(warped.rows(size, frames)[0], plain.rows(size, frames)[0], rtol=1e-9, atol=1e-9)
+
+
+def test_warping_along_the_true_track_puts_a_vibrato_back_on_the_comb():
+    # 90 Hz, partials 4-20 (a telephone band keeps none below 300 Hz), 100 cents at 5.5 Hz: in the 256 ms window
+    # the comb needs, the upper partials sweep across several teeth
+    audio, track = _vibrato_tone(90.0, 100.0, 5.5, 2.0, range(4, 21))
+    frames = np.arange(20, 110, 5)
+    truth = track[frames * 256]
+    plain = V.harmonicity(audio, truth, frames=frames)
+    warped = V.harmonicity(V.WarpedPower(audio, track[::256]), truth, frames=frames)
+    assert np.median(plain) < 0.6
+    assert np.all(warped > 0.9)
+
+
+def test_warping_along_a_wrong_track_does_not_make_noise_harmonic():
+    rng = np.random.default_rng(1)
+    noise = signals.coloured_noise("pink", 2.0, rng)
+    n = 1 + len(noise) // 256
+    track = 90.0 * 2 ** (np.sin(2 * np.pi * 5.5 * np.arange(n) * 256 / SR) / 12)  # a vibrato the noise does not have
+    frames = np.arange(n)
+    plain = V.harmonicity(noise, track, frames=frames)
+    warped = V.harmonicity(V.WarpedPower(noise, track), track, frames=frames)
+    assert np.percentile(warped, 95) < 0.4
+    assert abs(np.median(warped) - np.median(plain)) < 0.05
+
+
+def _low_phone_voice(f0: float, seed: int) -> tuple[float, float]:
+    """A 2 s voice at `f0` with a 70-100 cent vibrato and jitter through a telephone channel (8 kHz), analysed by
+    `estimate` with its defaults: (share of frames voiced within 50 cents of the truth, share within 50 cents),
+    frames at least 0.1 s from the ends."""
+    rng = np.random.default_rng(400 + seed)
+    audio, track = signals.voice(f0, 2.0, rng, vibrato_cents=rng.uniform(70, 100), vibrato_hz=rng.uniform(4.5, 6.5),
+                                 jitter=rng.uniform(0.003, 0.008), shimmer=0.05, breath_db=-35, tilt_db_per_octave=-9)
+    phone = signals.scale_to_dbfs(signals.phone_band(audio, SR), -20)  # 300-3400 Hz at 8 kHz
+    result = estimate(phone, 8000, resynthesize=False)
+    keep = (result.times_s >= EDGE_S) & (result.times_s <= len(audio) / SR - EDGE_S)
+    truth = track[np.minimum((result.times_s * SR).astype(int), len(track) - 1)]
+    right = np.abs(1200 * np.log2(result.f0_hz / truth)) <= 50
+    return float((result.voiced & right)[keep].mean()), float(right[keep].mean())
+
+
+# Draws whose pitch the encoder and the checks get right: without the warped comb 0-50 % of their frames were voiced.
+@pytest.mark.parametrize("f0,seed", [(84.0, 1), (84.0, 2), (84.0, 4), (92.0, 1), (92.0, 2), (92.0, 4)])
+def test_a_low_phone_voice_with_a_wide_vibrato_is_voiced_at_its_pitch(f0, seed):
+    recalled, _ = _low_phone_voice(f0, seed)
+    assert recalled >= 0.95, f"{100 * recalled:.1f} % of frames voiced within 50 cents of {f0} Hz"
+
+
+# The same generator's other draws: the pitch itself is wrong on many frames (read at 5/6, 3/5 or 3x the truth, a
+# posterior the telephone band and the vibrato leave broad), which voicing cannot and should not fix. Open.
+@pytest.mark.xfail(strict=True, reason="pitch errors on low phone voices with a wide vibrato (open, issue 14)")
+@pytest.mark.parametrize("f0,seed", [(84.0, 0), (100.0, 1)])
+def test_the_pitch_of_every_low_phone_voice_is_right(f0, seed):
+    _, right = _low_phone_voice(f0, seed)
+    assert right >= 0.95, f"{100 * right:.1f} % of frames within 50 cents of {f0} Hz"
+
+
+@pytest.mark.parametrize("colour,band,level_db,seed", [
+    ("pink", None, -30, 0), ("brown", None, -25, 1), ("rumble", (20, 120), -30, 2), ("rumble", (40, 150), -20, 3),
+])
+def test_noise_stays_unvoiced(colour, band, level_db, seed):
+    rng = np.random.default_rng(500 + seed)
+    kwargs = {"band_hz": band} if band else {}
+    audio = signals.scale_to_dbfs(signals.coloured_noise(colour, 3.0, rng, **kwargs), level_db)
+    assert estimate(audio, SR, resynthesize=False).voiced.mean() <= 0.05
