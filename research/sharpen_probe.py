@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 python research/sharpen_probe.py TAG STEPS LR EVAL_EVERY ['{"stage": {...}, "data": {...}}']
     OMP_NUM_THREADS=1 python research/sharpen_probe.py baseline      # the starting model, scored alike
+    OMP_NUM_THREADS=1 python research/sharpen_probe.py posterior 0.07   # ... with `estimate`'s posterior at another temperature
 
 Starts from sot-harmonic/seed-456 (its trunk is sot-realistic/seed-123's) and trains f0 with split
 gradients (the SOT term on the target's own partials, sot_mass 1, trains f0; the multi-scale terms
@@ -75,6 +76,12 @@ def main() -> None:
     if sys.argv[1] == "baseline":  # the starting model, scored the same way (the docs' baseline figures)
         start = load("sot-harmonic/seed-456")
         print("baseline estimate RPA", {k: round(v, 2) for k, v in pitch_scores(start, corpus).items()})
+        return
+    if sys.argv[1] == "posterior":  # the starting model with its posterior (what estimate decodes) at another temperature
+        start = load("sot-harmonic/seed-456")
+        encoder = dataclasses.replace(start.config.encoder, temperature=float(sys.argv[2]))
+        start.config, start.encoder.config = dataclasses.replace(start.config, encoder=encoder), encoder
+        print(f"posterior at {sys.argv[2]}: estimate RPA", {k: round(v, 2) for k, v in pitch_scores(start, corpus).items()})
         return
     tag, steps, lr, eval_every = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
     over = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}

@@ -95,6 +95,9 @@ class TrainConfig:
     paper). When given, `steps` must equal the sum of the phases' steps. `init_from`: a
     checkpoint name (`CONFIG/seed-N`) whose encoder weights start the run instead of a random
     initialisation (a warm start; its encoder sizes must match); None: random (the paper).
+    `readout_temperatures`: after training, the soft-argmax temperature the model reads f0 at in
+    eval mode (`EncoderConfig.readout_temperature`) is chosen among these by the validation
+    split's LSD over every frame (`train.choose_readout`; label-free); empty: the training temperature.
     """
 
     steps: int = 25000
@@ -105,8 +108,11 @@ class TrainConfig:
     seeds: tuple[int, ...] = (42, 123, 456, 789, 101112)
     curriculum: tuple[Stage, ...] = ()
     init_from: str | None = None
+    readout_temperatures: tuple[float, ...] = ()
 
     def __post_init__(self):
+        if any(not t > 0 for t in self.readout_temperatures):
+            raise ValueError(f"readout_temperatures must be positive, got {self.readout_temperatures}")
         if self.curriculum and sum(s.steps for s in self.curriculum) != self.steps:
             raise ValueError(f"curriculum phases sum to {sum(s.steps for s in self.curriculum)} steps, not {self.steps}")
 

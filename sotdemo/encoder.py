@@ -5,7 +5,8 @@ paper's description: LayerNorm over the frame, Conv1d(1->40, k=15), one residual
 Conv1d(40->40, k=15), 1x1 convolutions 40->30->30->10, dropout, 10->3, flatten (3*285),
 then two heads:
 - pitch: a Toeplitz (convolutional, shift-equivariant) linear layer 3*285 -> 285 logits
-  over log-spaced frequencies; f0 is their soft-argmax at temperature 0.1, taken in log2(Hz);
+  over log-spaced frequencies; f0 is their soft-argmax at temperature 0.1, taken in log2(Hz)
+  (in eval mode at `readout_temperature` where a run chose one after training, `Encoder.readout`);
 - amplitudes: Linear(3*285 -> K) with the exponentiated sigmoid 2·sigmoid(x)^ln(10) + 1e-7
   (the paper's), or ours, `amplitude_head="harmonic"` (`HarmonicAmplitudeHead`): the frame's
   log-CQT read at each partial's position k·f0 (and a few bins around it) and mapped by a small
@@ -49,7 +50,9 @@ class EncoderConfig:
     pointwise_channels: tuple[int, ...] = (30, 30, 10, 3)
     dropout: float = 0.2
     n_harmonics: int = 20
-    temperature: float = 0.1
+    temperature: float = 0.1  # the pitch posterior's: training's soft-argmax, and the posterior `estimate` decodes
+    readout_temperature: float | None = None  # the soft-argmax's in eval mode (None: `temperature`), chosen after training
+    # by validation LSD, label-free (`TrainConfig.readout_temperatures`)
     leaky_slope: float = 0.3
     amplitude_head: str = "linear"  # "linear" (the paper's) or "harmonic" (`HarmonicAmplitudeHead`, ours)
     harmonic_hidden: int = 32  # width of the harmonic head's MLP
@@ -201,7 +204,7 @@ class Encoder(nn.Module):
         logits = self.pitch_head(x)
         f0_hz = self.f0_from_logits(logits)
         if self.config.amplitude_head == "harmonic":
-            log2_f0 = torch.softmax(logits / self.config.temperature, dim=-1) @ self.log2_bins.to(logits.dtype)
+            log2_f0 = torch.softmax(logits / self.readout, dim=-1) @ self.log2_bins.to(logits.dtype)
             amplitudes = self.amplitude_head.from_log2(cqt_frames.reshape(-1, cqt_frames.shape[-1]), log2_f0)
         else:
             features = x.flatten(1) if amplitudes_train_trunk else x.flatten(1).detach()
@@ -241,7 +244,14 @@ class Encoder(nn.Module):
             h = conv(layer, h) if isinstance(layer, nn.Conv1d) else layer(h)
         return h.squeeze(-1).contiguous()
 
+    @property
+    def readout(self) -> float:
+        """The soft-argmax's temperature now: `EncoderConfig.readout_temperature` in eval mode where set,
+        else `temperature` (training always reads f0 at the temperature it trains with)."""
+        chosen = self.config.readout_temperature
+        return self.config.temperature if self.training or chosen is None else chosen
+
     def f0_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
-        """Soft-argmax over the log-spaced pitch bins (in log2 Hz) at the configured temperature."""
-        weights = torch.softmax(logits / self.config.temperature, dim=-1)
+        """Soft-argmax `[...]` Hz over the log-spaced pitch bins (in log2 Hz) of `logits` `[..., bins]`, at `readout`."""
+        weights = torch.softmax(logits / self.readout, dim=-1)
         return torch.exp2(weights @ self.log2_bins.to(weights.dtype))

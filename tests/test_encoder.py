@@ -130,3 +130,31 @@ def test_the_harmonic_head_reads_partials_at_any_pitch_without_moving_it():
     np.testing.assert_allclose(amplitudes, out.amplitudes.detach().numpy(), rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="amplitude_head"):
         EncoderConfig(amplitude_head="dense")
+
+
+def test_the_readout_temperature_applies_in_eval_mode_only():
+    """A posterior with its peak at bin 200 and a broad mode an octave below (bin 164): the soft-argmax
+    at the training temperature is pulled flat; at a cooler readout it follows the peak. Reference:
+    the same softmax written in NumPy."""
+    config = EncoderConfig(readout_temperature=0.05)
+    enc = Encoder(config)
+    bins = np.log2(config.pitch_bins_hz())
+    logits = np.full(285, -2.0)
+    logits[200] = 0.0
+    logits[160:169] = -0.5
+    x = torch.tensor(logits, dtype=torch.float32)[None]
+
+    def reference(temperature):
+        w = np.exp((logits - logits.max()) / temperature)
+        return 2 ** (w @ bins / w.sum())
+
+    enc.train()
+    assert enc.readout == 0.1
+    np.testing.assert_allclose(enc.f0_from_logits(x).item(), reference(0.1), rtol=1e-5)
+    enc.eval()
+    assert enc.readout == 0.05
+    cool = enc.f0_from_logits(x).item()
+    np.testing.assert_allclose(cool, reference(0.05), rtol=1e-5)
+    peak = 2 ** bins[200]
+    assert abs(1200 * np.log2(cool / peak)) < 10 < abs(1200 * np.log2(reference(0.1) / peak))
+    assert Encoder(EncoderConfig()).eval().readout == 0.1  # none chosen: the training temperature

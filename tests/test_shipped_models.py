@@ -66,6 +66,24 @@ def test_default_and_paper_recipe_score_every_frame_and_resynthesize(fresh_clips
     assert scores["lsd"] < 100.0  # after 50 training steps a model still scores about 370
 
 
+def test_the_defaults_soft_argmax_reads_paper_tones_at_its_chosen_readout(fresh_clips):
+    """The soft-argmax of every frame (what `evaluate` scores) reads >= 99 % of fresh paper-distribution
+    frames within 50 cents at the readout temperature the run chose without labels; at the training
+    temperature it averages in posterior mass far below the peak and reads fewer."""
+    import json
+
+    from sotdemo.train import with_readout
+
+    model = model_lib.load(None)
+    chosen = model.config.encoder.readout_temperature
+    assert chosen is not None and chosen < model.config.encoder.temperature
+    record = json.loads((model_lib.resolve(None) / "metrics.json").read_text())["readout"]
+    assert record["chosen"] == chosen == record["temperatures"][int(np.argmin(record["val_lsd"]))]
+    cool = evaluate_split(model, fresh_clips)["rpa"]
+    assert cool >= 99.0
+    assert evaluate_split(with_readout(model_lib.load(None), model.config.encoder.temperature), fresh_clips)["rpa"] < cool
+
+
 def test_default_voicing_threshold_rejects_noise_and_keeps_clean_tones():
     from sotdemo.estimate import estimate
 

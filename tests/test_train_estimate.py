@@ -13,7 +13,7 @@ import torch
 from sotdemo import model as model_lib
 from sotdemo.config import load_config
 from sotdemo.estimate import estimate
-from sotdemo.train import train
+from sotdemo.train import evaluate_split, prepare, train, with_readout
 
 SR = 16000
 
@@ -68,6 +68,28 @@ def test_a_run_can_start_from_a_checkpoint(smoke_checkpoints, monkeypatch):
     other = dataclasses.replace(cfg, encoder=dataclasses.replace(cfg.encoder, conv_channels=8), train=frozen)
     with pytest.raises(ValueError, match="other encoder sizes"):
         train(other, seed=1, progress=False)
+
+
+@pytest.mark.slow
+def test_a_run_chooses_its_readout_temperature_by_validation_lsd(smoke_checkpoints, monkeypatch):
+    """`TrainConfig.readout_temperatures`: the chosen one is the validation LSD's minimum (checked
+    against `evaluate_split` at each), the saved config carries it, and a run can start from it."""
+    root, _ = smoke_checkpoints
+    cfg = smoke_config()
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=10, eval_every=10, readout_temperatures=(0.1, 0.05, 0.02)))
+    model, metrics = train(cfg, seed=7, out_dir=root / "chosen" / "seed-7", progress=False)
+    readout = metrics["readout"]
+    assert readout["temperatures"] == [0.1, 0.05, 0.02]
+    assert readout["chosen"] == readout["temperatures"][int(np.argmin(readout["val_lsd"]))]
+    assert model.config.encoder.readout_temperature == readout["chosen"] == model.encoder.readout
+    monkeypatch.setenv("SOTDEMO_CHECKPOINTS", str(root))
+    assert model_lib.load("chosen/seed-7").encoder.readout == readout["chosen"]
+    val = prepare(cfg, ("val",))["val"]
+    for temperature, score in zip(readout["temperatures"], readout["val_lsd"]):
+        assert evaluate_split(with_readout(model, temperature), val)["lsd"] == pytest.approx(score, rel=1e-4)
+    warm = dataclasses.replace(smoke_config().train, steps=2, eval_every=2, init_from="chosen/seed-7")
+    restarted, _ = train(dataclasses.replace(smoke_config(), train=warm), seed=1, progress=False)
+    assert restarted.config.encoder.readout_temperature is None  # the new run's own config decides
 
 
 def tone(f0, seconds=1.0, n_harmonics=5, rate=SR):
