@@ -254,6 +254,7 @@ class _Decoded:
     damage: str  # why decoding stopped before the end, "" if it did not
     mixer: _Mixer  # what mixed the channels, with their energies
     slack: int = 0  # frames by which an intact file may miss its declared length (a codec's priming and padding)
+    exact_end: bool = False  # `declared` is the stream's own length (an MP4's sample table): decoded frames past it are padding
     read_again: Callable[[_Mixer], _Decoded] | None = None  # the same decoder on the same file, with another mixer
 
 
@@ -279,6 +280,9 @@ def load(path: str | os.PathLike, max_seconds: float | None = MAX_SECONDS, max_b
         if len(again.audio) == len(audio):  # the same decoder on the same file: always, but never analyse a mismatch
             audio = again.audio
             warnings.append(cancel[1])
+    if decoded.exact_end and not decoded.damage and decoded.declared < len(audio) <= decoded.declared + decoded.slack:
+        audio = audio[: decoded.declared]  # the encoder's padding of its last frame (AAC: up to 1024 frames), not the recording
+        total = min(total, len(audio))
     loaded = prepare(audio, decoded.rate, max_seconds, name, total_samples=total, channels=decoded.channels)
     loaded.warnings[:0] = warnings
     return loaded
@@ -448,11 +452,12 @@ def _decode_av(container: av.container.InputContainer, name: str, max_seconds: f
     wanted = _frames_wanted(max_seconds, rate)
     parts, damage = _mix_frames(itertools.chain([first] if first else [], frames), rate, channels, wanted, mixer)
     declared = _declared_frames(container, stream, rate)
+    exact_end = bool(stream.duration) and stream.duration > 0 and container.format.name.startswith("mov")
     if declared is None:  # the container does not say (e.g. a browser's webm recording)
         n = sum(map(len, parts))
         declared = max(n, _end_frames(packets, stream, rate)) if n == wanted and not damage else n
     slack = max(_CODEC_SLACK, 2 * (codec.frame_size or 0))
-    return _Decoded(_join(parts), rate, channels, declared, damage, mixer, slack)
+    return _Decoded(_join(parts), rate, channels, declared, damage, mixer, slack, exact_end=exact_end)
 
 
 def _audio_stream(container: av.container.InputContainer, name: str) -> av.AudioStream:

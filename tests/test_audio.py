@@ -301,3 +301,20 @@ def test_an_array_of_channels_by_samples_is_told_to_transpose():
     with pytest.raises(AudioError, match=r"shape \(2, 16000\).*transpose"):
         prepare(stereo, 16000)
     assert prepare(stereo.T, 16000).audio.shape == (16000,)
+
+
+@pytest.mark.parametrize("name,rate,seconds,video", [("a.m4a", 16000, 1.37, False), ("b.m4a", 44100, 1.0, False),
+                                                     ("phone.mp4", 48000, 2.21, True), ("phone.mov", 22050, 0.83, False)])
+def test_an_mp4s_end_padding_is_not_analysed(tmp_path, name, rate, seconds, video):
+    """AAC pads its last frame (up to 1024 frames) past the end the MP4 declares; that padding is not the
+    recording and is dropped: the file's audio is exactly as long as what was encoded."""
+    path = tmp_path / name
+    tone = faded_tone(rate, seconds)
+    encode_av(path, tone, rate, "aac", video)
+    with av.open(str(path)) as container:
+        decoded = sum(frame.samples for frame in container.decode(audio=0))
+    assert decoded > len(tone)  # FFmpeg decodes the padding too
+    loaded = load(path)
+    assert loaded.warnings == []
+    assert abs(len(loaded.audio) - len(tone) * 16000 / rate) <= 2  # the declared length is exact to a sample; resampling rounds
+    assert loaded.original_seconds == pytest.approx(len(tone) / rate, abs=1.5 / rate)
