@@ -104,7 +104,12 @@ def test_configurations_state_only_what_differs_from_their_base_and_resolve_to_w
         for snapshot in sorted((checkpoint_root() / name).glob("seed-*/config.json")):
             saved = {k: v for k, v in json.loads(snapshot.read_text()).items() if k in ("name", "description", "loss", "encoder", "data", "train")}
             trained = RunConfig.from_dict(saved)
-            assert dataclasses.replace(config, train=config.train.with_steps(trained.train.steps)) == trained, snapshot
+            expected = dataclasses.replace(config, train=config.train.with_steps(trained.train.steps))
+            if config.train.readout_temperatures:  # the run chose its readout after training (train.choose_readout)
+                chosen = json.loads((snapshot.parent / "metrics.json").read_text())["readout"]["chosen"]
+                assert chosen in config.train.readout_temperatures, snapshot
+                expected = dataclasses.replace(expected, encoder=dataclasses.replace(expected.encoder, readout_temperature=chosen))
+            assert expected == trained, snapshot
             checked += 1
     assert checked >= 60
 
