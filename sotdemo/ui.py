@@ -224,10 +224,21 @@ def run_race(target_f0: float, start_f0: float, n_harmonics: float, names: list[
 
 
 @_guard("Estimation")
-def api_estimate(audio_file: str | None, model: str | None = None) -> dict:
-    """`/estimate`: an audio file in; per-frame times_s, f0_hz, voiced, confidence, amplitudes out
-    (plus median_f0_hz, note, warnings). `model`: a checkpoint name, empty for the default."""
-    return views.pitch_data(views.analyse(audio_file, model or None, downloads=False))
+def api_estimate(audio_file: str | None, model: str | None = None, min_confidence: float | None = DEFAULT_MIN_CONFIDENCE,
+                 level_db: float | None = DEFAULT_LEVEL_DB, min_harmonicity: float | None = DEFAULT_MIN_HARMONICITY) -> dict:
+    """`/estimate`: an audio file in; per-frame times_s, f0_hz, voiced, confidence, harmonicity, amplitudes out
+    (plus median_f0_hz, note, warnings). `model`: a checkpoint name, empty for the default. The voicing
+    thresholds are the Estimate tab's (`estimate.estimate`): `min_confidence` (0..1), `level_db` (dBFS),
+    `min_harmonicity` (0..1); empty for the defaults; a value outside its range is an error."""
+    thresholds = {"min_confidence": (min_confidence, DEFAULT_MIN_CONFIDENCE, 0.0, 1.0), "level_db": (level_db, DEFAULT_LEVEL_DB, -120.0, 0.0),
+                  "min_harmonicity": (min_harmonicity, DEFAULT_MIN_HARMONICITY, 0.0, 1.0)}
+    values = {}
+    for name, (value, default, low, high) in thresholds.items():
+        value = default if value is None else float(value)
+        if not low <= value <= high:  # NaN fails too
+            raise ValueError(f"{name} must lie in {low:g} .. {high:g}, got {value:g}")
+        values[name] = value
+    return views.pitch_data(views.analyse(audio_file, model or None, downloads=False, **values))
 
 
 def _live_status(session: live.LiveSession, pool: live.LivePool) -> str:
@@ -453,6 +464,9 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S, live_sessions:
         with gr.Row(visible=False):
             api_file = gr.File(type="filepath", label="audio_file")
             api_model = gr.Textbox(value="", label="model")
+            api_thresholds = [gr.Number(value=DEFAULT_MIN_CONFIDENCE, label="min_confidence"),
+                              gr.Number(value=DEFAULT_LEVEL_DB, label="level_db"),
+                              gr.Number(value=DEFAULT_MIN_HARMONICITY, label="min_harmonicity")]
             api_out = gr.JSON(label="pitch track")
             api_btn = gr.Button("api")
 
@@ -474,7 +488,7 @@ def build(workers: int = WORKERS, cache_ttl_s: int = CACHE_TTL_S, live_sessions:
             views.models_summary, None, [models_table, models_plot], **private)
         demo.load(_model_choices, None, [model], **private).then(_model_banner, None, [banner], **private).then(
             views.models_markdown, None, [models_md], **private).then(views.models_summary, None, [models_table, models_plot], **private)
-        api_btn.click(api_estimate, [api_file, api_model], [api_out], api_name="estimate", **cpu)
+        api_btn.click(api_estimate, [api_file, api_model, *api_thresholds], [api_out], api_name="estimate", **cpu)
 
         thresholds = [min_conf, level_gate, min_harm]
         stream, stop = functools.partial(live_stream, live_pool), functools.partial(live_stop, live_pool)

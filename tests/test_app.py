@@ -84,6 +84,24 @@ def test_default_model_finds_the_pitch_of_a_harmonic_tone(client, tmp_path, f0):
     assert abs(1200 * np.log2(out["median_f0_hz"] / f0)) < 50
 
 
+def test_the_voicing_thresholds_reach_the_api(client, tmp_path):
+    """`/estimate` takes the Estimate tab's thresholds: a level gate above the tone's level leaves nothing
+    voiced, the defaults voice it (the shipped model), and a value outside its range is a clear error."""
+    if not any(SHIPPED.glob("**/model.safetensors")):
+        pytest.skip("no shipped checkpoint")
+    path = tmp_path / "tone.wav"
+    tone = harmonic_tone(220.0)
+    sf.write(path, 0.1 * tone, SR, subtype="PCM_16")  # peak -20 dBFS
+    default = client.predict(handle_file(str(path)), "", api_name="/estimate")
+    assert default["voiced_fraction"] > 0.8
+    gated = client.predict(handle_file(str(path)), "", None, -10.0, None, api_name="/estimate")
+    assert gated["voiced_fraction"] == 0.0
+    strict = client.predict(handle_file(str(path)), "", None, None, 1.0, api_name="/estimate")  # no real spectrum is all comb
+    assert strict["voiced_fraction"] < 0.5 * default["voiced_fraction"]
+    with pytest.raises(Exception, match="min_confidence must lie in 0 .. 1, got 1.5"):
+        client.predict(handle_file(str(path)), "", 1.5, None, None, api_name="/estimate")
+
+
 def test_only_ui_imports_gradio_and_the_app_builds_without_a_model(tmp_path, monkeypatch):
     import re
     from pathlib import Path
