@@ -143,6 +143,7 @@ class LiveSession:
         self.view: tuple[go.Figure, go.Figure, str] | None = None  # (pitch figure, plan figure, tuner text) of the latest analysis
         self.version = self.shown_version = 0  # analyses finished / reported by `feed`
         self.view_chunk_time = 0.0
+        self.warnings: list[str] = []  # `estimate`'s warnings about the latest analysed stretch (clipping, energy below the range ...)
         self._running: Future | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._error: Exception | None = None
@@ -300,6 +301,7 @@ class LiveSession:
                                     result.level_db[skip:n])
             self.analysed_frames = last + 1
             self.new_frames = n - skip
+            self.warnings = [f"microphone: {w}" for w in result.warnings]
             loud = np.flatnonzero(result.level_db[skip:n] >= self.level_db)
             if loud.size:
                 self.last_loud_s = max(self.last_loud_s, (first + loud[-1]) * HOP / SAMPLE_RATE)

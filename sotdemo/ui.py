@@ -243,9 +243,9 @@ def api_estimate(audio_file: str | None, model: str | None = None, min_confidenc
 
 def _live_status(session: live.LiveSession, pool: live.LivePool) -> str:
     state = f"stopped ({session.closed})" if session.closed else "● listening"
-    gaps = session.gap_warning()
+    warnings = [w for w in (session.gap_warning(), *session.warnings) if w]  # lost chunks; the latest analysis's own warnings
     return (f"{state} · {session.seconds:.1f} s received, the last {min(session.seconds, live.BUFFER_S):.1f} s kept · "
-            f"live slots in use: {pool.active} of {pool.max_sessions}" + (f"  \n⚠ {gaps}" if gaps else ""))
+            f"live slots in use: {pool.active} of {pool.max_sessions}" + "".join(f"  \n⚠ {w}" for w in warnings))
 
 
 def live_stream(pool: live.LivePool, chunk: str | tuple | None, session: live.LiveSession | None, model: str | None,

@@ -182,3 +182,26 @@ def test_tuner_text():
     assert live.tuner_markdown(None).startswith("### —")
     text = live.tuner_markdown(440 * 2 ** (20 / 1200))
     assert "A4 +20 ct" in text and "440" not in text.split("·")[0]
+
+
+def test_the_live_status_carries_the_analysis_warnings(model):
+    """A clipped microphone and one whose energy lies below the model's range: the session keeps the latest
+    analysis's warnings and the Live tab's status line shows them; a clean tone has none."""
+    from sotdemo import ui
+
+    pool = live.LivePool()
+    cases = {"clipped": np.clip(tone(220.0, 1.0, 48000, level=1.0).astype(np.int32) * 2, -32768, 32767).astype(np.int16),
+             "below range": (0.3 * 32767 * np.sin(2 * np.pi * 25.0 * np.arange(48000) / 48000)).astype(np.int16),
+             "clean": tone(220.0, 1.0, 48000)}
+    expected = {"clipped": "full scale", "below range": "lies below 32.7 Hz", "clean": None}
+    for name, audio in cases.items():
+        session = pool.open(model)
+        for chunk in chunks(audio, 48000):
+            session.feed(48000, chunk)
+        status = ui._live_status(session, pool)
+        if expected[name] is None:
+            assert session.warnings == [] and "⚠" not in status
+        else:
+            assert any(expected[name] in w for w in session.warnings), session.warnings
+            assert any(w.startswith("microphone: ") and w in status for w in session.warnings)
+        pool.close(session)
