@@ -13,7 +13,9 @@ CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
   (results/bench_real_viterbi.md). Then f0 is checked against the spectrum: the octave check
   (f0/2, f0/3 where a series of partials stands between the harmonics) and the comb check
   (`comb_check`: an f0 whose harmonic comb misses the spectrum is replaced by the relative of the
-  posterior's peaks that explains it, `voicing.best_comb`); last, on frames above the level gate,
+  posterior's peaks that explains it, `voicing.best_comb`; and `contour_check_step`: between two
+  frames whose comb alone voices them, at most 128 ms apart and within a semitone, a frame whose
+  answer fits worse takes their contour's pitch where its comb fits); last, on frames above the level gate,
   f0 is moved onto the peaks of its partials in a short STFT (`sotdemo.refine`; at most 100 cents,
   never to another pitch: the CQT's long low windows trail a voice's vibrato);
 - `confidence`: the mass of the posterior within ±1 semitone of the chosen pitch and of its
@@ -55,7 +57,7 @@ from .voicing import (
 
 __all__ = [
     "BELOW_RANGE_WARN", "DECODERS", "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_HARMONICITY", "SUBOCTAVE_THRESHOLD",
-    "Estimate", "bfloat16_is_fast", "comb_check", "comb_check_step", "decode", "estimate", "estimate_file", "frame_level_db", "frame_rms",
+    "CONTOUR_MAX_CENTS", "CONTOUR_MAX_GAP", "Estimate", "bfloat16_is_fast", "comb_check", "comb_check_step", "contour_check_step", "decode", "estimate", "estimate_file", "frame_level_db", "frame_rms",
     "estimate_many", "get_model", "infer", "octave_check_step", "preprocess", "range_warnings", "refine_step", "scale_amplitudes", "suboctave_evidence", "threshold",
     "write_csv",
 ]
@@ -88,6 +90,8 @@ class Estimate:
 SUBOCTAVE_THRESHOLD = 0.05  # chosen on synthetic clips of the realistic distribution: bench/octave_check.py
 _CHECK_PARTIALS = 10
 _MOVED_OCTAVES = 5 / 1200  # a refinement of more than 5 cents: harmonicity is the better of the comb before and after
+CONTOUR_MAX_GAP = 8  # frames (128 ms, under a vibrato's half period) between two anchors that `contour_check_step` bridges
+CONTOUR_MAX_CENTS = 100.0  # ... whose pitches are this close (farther: two notes, not one contour)
 SUBHARMONIC_DIVISORS = (2, 3)  # the octave check tries f0/2, then f0/3
 _STANDING = 0.005  # an odd multiple of f0/2 "stands out" above this share of the harmonics' power (-23 dB)
 
@@ -294,6 +298,55 @@ def comb_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray,
     return f0, amplitudes, comb, confidence
 
 
+def contour_check_step(audio: np.ndarray, power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor,
+                       comb: np.ndarray, confidence: np.ndarray, loud: np.ndarray, model: HarmonicModel,
+                       min_harmonicity: float = DEFAULT_MIN_HARMONICITY, refine: bool = False,
+                       ) -> tuple[np.ndarray, torch.Tensor, np.ndarray, np.ndarray]:
+    """The pitch between two anchors of one contour, where the encoder's answer there fits the spectrum worse.
+
+    Anchors: `loud` frames whose comb alone would voice them (harmonicity >= `CLEAR_HARMONICITY`,
+    confidence >= `CLEAR_MIN_CONFIDENCE`). Between two anchors at most `CONTOUR_MAX_GAP` frames apart
+    whose pitches lie within `CONTOUR_MAX_CENTS`, the contour is their pitch interpolated in log f0;
+    each loud frame there less harmonic than an anchor takes the contour's pitch (`refine`: moved onto
+    its partials, `refine_f0`) where that pitch's comb, in the plain window or in the window warped
+    along the contour (`voicing.WarpedPower`), reaches `min_harmonicity` and beats the frame's own.
+    Why: on a low voice through a telephone (partials 4 and up only) the encoder can hop, frame to
+    frame, between the pitch and a ratio of its partials (5/3, 3/5, 5/6 of it), none of which the comb
+    check's relatives reach, while the frames around keep the pitch. Returns f0 `[frames]`,
+    amplitudes `[frames, K]` (read off the spectrum where replaced), harmonicity and confidence
+    `[frames]`; inputs are not modified."""
+    f0, comb, confidence = f0_hz.copy(), comb.copy(), confidence.copy()
+    anchors = np.flatnonzero(loud & (comb >= CLEAR_HARMONICITY) & (confidence >= CLEAR_MIN_CONFIDENCE))
+    rows, contour = [], []
+    for a, b in zip(anchors[:-1], anchors[1:]):
+        if 1 < b - a <= CONTOUR_MAX_GAP and abs(1200 * np.log2(f0[b] / f0[a])) <= CONTOUR_MAX_CENTS:
+            between = np.arange(a + 1, b)
+            rows.append(between)
+            contour.append(np.exp2(np.interp(between, [a, b], np.log2([f0[a], f0[b]]))))
+    if not rows:
+        return f0, amplitudes, comb, confidence
+    rows, contour = np.concatenate(rows), np.concatenate(contour)
+    keep = loud[rows] & (comb[rows] < CLEAR_HARMONICITY)
+    rows, contour = rows[keep], contour[keep]
+    if not len(rows):
+        return f0, amplitudes, comb, confidence
+    if refine:
+        contour = refine_f0(power, contour, frames=rows)
+    track = f0.astype(np.float64)
+    track[rows] = contour
+    score = np.maximum(harmonicity(power, contour, frames=rows), harmonicity(WarpedPower(audio, track, SAMPLE_RATE, HOP), contour, frames=rows))
+    better = (score >= min_harmonicity) & (score > comb[rows])
+    rows, contour, score = rows[better], contour[better], score[better]
+    if len(rows):
+        f0[rows] = contour.astype(np.float32)
+        comb[rows] = score
+        amplitudes = amplitudes.clone()
+        amplitudes[rows] = torch.from_numpy(comb_amplitudes(power, contour, frames=rows)).float()
+        moved = np.abs(model.encoder.log2_bins.numpy()[None, :] - np.log2(contour)[:, None]).argmin(axis=1)
+        confidence[rows] = octave_confidence(posterior[rows], moved, model.config.encoder.bins_per_octave, PEAK_HALF_WIDTH)
+    return f0, amplitudes, comb, confidence
+
+
 def comb_check(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, comb: np.ndarray, frames: np.ndarray,
                model: HarmonicModel, min_harmonicity: float = DEFAULT_MIN_HARMONICITY, warped: FramePower | None = None) -> np.ndarray:
     """The frames `frames` (indices) whose f0 to replace by a relative that the spectrum's comb
@@ -406,6 +459,8 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
     if octave_check:
         f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model, min_harmonicity,
                                                           refine, warped)
+        f0_hz, amps_t, comb, confidence = contour_check_step(audio, power, posterior, f0_hz, amps_t, comb, confidence, inner, model,
+                                                             min_harmonicity, refine)
     f0_t = torch.from_numpy(f0_hz).float()
     at_pitch = model.encoder.amplitudes_at(torch.from_numpy(spectrum).float(), f0_t)
     if at_pitch is not None:  # a harmonic head reads the partials at the final pitch, the checks' corrections included

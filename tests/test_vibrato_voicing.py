@@ -95,3 +95,73 @@ def test_noise_stays_unvoiced(colour, band, level_db, seed):
     kwargs = {"band_hz": band} if band else {}
     audio = signals.scale_to_dbfs(signals.coloured_noise(colour, 3.0, rng, **kwargs), level_db)
     assert estimate(audio, SR, resynthesize=False).voiced.mean() <= 0.05
+
+
+def _hopping_track(truth: np.ndarray, keep_every: int, ratio: float) -> np.ndarray:
+    """The true track on every `keep_every`-th frame and `ratio` times it on the others: an encoder that hops."""
+    track = truth * ratio
+    track[::keep_every] = truth[::keep_every]
+    return track.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def default_model():
+    from sotdemo.estimate import get_model
+
+    return get_model(None)
+
+
+@pytest.mark.parametrize("f0,ratio,seed", [(96.0, 5 / 3, 0), (101.0, 3 / 5, 1), (88.0, 5 / 6, 2)])
+def test_the_contour_check_puts_the_frames_between_anchors_back_on_the_pitch(default_model, f0, ratio, seed):
+    """A low phone voice whose track hops to a ratio of its partials on two frames in three: between two anchors
+    (frames at the pitch whose comb alone voices them) the frames take the contour's pitch, within 50 cents."""
+    import torch
+
+    from sotdemo.estimate import contour_check_step
+
+    rng = np.random.default_rng(600 + seed)
+    audio, true_hz = signals.voice(f0, 1.5, rng, vibrato_cents=60, vibrato_hz=5.5, jitter=0.004, breath_db=-35, tilt_db_per_octave=-9)
+    from sotdemo.audio import prepare
+
+    audio = prepare(signals.phone_band(audio, SR), 8000).audio
+    n = 1 + len(audio) // 256
+    truth = true_hz[np.minimum(np.arange(n) * 256, len(true_hz) - 1)]
+    track = _hopping_track(truth, 3, ratio)
+    power = V.FramePower(audio)
+    comb = np.maximum(V.harmonicity(power, track), V.harmonicity(V.WarpedPower(audio, truth), track))
+    anchors = np.arange(0, n, 3)
+    assert np.mean(comb[anchors] >= V.CLEAR_HARMONICITY) > 0.8 and np.all(comb[np.arange(1, n - 1, 3)] < V.CLEAR_HARMONICITY)
+    bins = default_model.config.encoder.n_bins
+    posterior = np.full((n, bins), 1.0 / bins)
+    loud = np.ones(n, dtype=bool)
+    amplitudes = torch.zeros(n, 20)
+    f0_out, _, comb_out, _ = contour_check_step(audio, power, posterior, track, amplitudes, comb, np.full(n, 0.5), loud, default_model,
+                                                refine=True)
+    inner = np.arange(6, n - 6)
+    between = inner[(inner % 3 != 0) & (comb[inner - inner % 3] >= V.CLEAR_HARMONICITY) & (comb[np.minimum(inner - inner % 3 + 3, n - 1)] >= V.CLEAR_HARMONICITY)]
+    cents = 1200 * np.log2(f0_out[between] / truth[between])
+    assert np.all(np.abs(cents) < 50), np.round(cents)  # the raw-pitch criterion (their own answers: 300-1000 cents off)
+    assert np.all(comb_out[between] >= comb[between])
+    np.testing.assert_array_equal(f0_out[anchors], track[anchors])  # anchors are not moved
+
+
+def test_the_contour_check_does_not_bridge_two_notes(default_model):
+    """Two notes a whole tone apart, each frame's comb clear: nothing between them is an anchor pair's contour."""
+    import torch
+
+    from sotdemo.estimate import contour_check_step
+
+    rng = np.random.default_rng(7)
+    k = np.arange(1, 11)
+    low = signals.harmonic_tone(200.0, k ** -1.0, 0.5, rng=rng)
+    high = signals.harmonic_tone(224.5, k ** -1.0, 0.5, rng=rng)
+    audio = np.concatenate([low, high]).astype(np.float32)
+    n = 1 + len(audio) // 256
+    track = np.where(np.arange(n) * 256 < len(low), 200.0, 224.5).astype(np.float32)
+    track[29:34] = 150.0  # the encoder's answer around the change: a wrong pitch whose comb is poor
+    power = V.FramePower(audio)
+    comb = V.harmonicity(power, track)
+    bins = default_model.config.encoder.n_bins
+    f0_out, _, _, _ = contour_check_step(audio, power, np.full((n, bins), 1.0 / bins), track, torch.zeros(n, 20), comb,
+                                         np.full(n, 0.5), np.ones(n, dtype=bool), default_model)
+    np.testing.assert_array_equal(f0_out[29:34], track[29:34])  # no glide drawn between the notes
