@@ -15,9 +15,7 @@ CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
   (`comb_check`: an f0 whose harmonic comb misses the spectrum is replaced by the relative of the
   posterior's peaks that explains it, `voicing.best_comb`; and `contour_check_step`: between two
   frames whose comb alone voices them, at most 128 ms apart and within a semitone, a frame whose
-  answer fits worse takes their contour's pitch where its comb fits; then the comb check again, in
-  windows warped along the spectrum's own partial track, `voicing.partial_contour`, for frames whose
-  encoder track hops between ratios of the pitch); last, on frames above the level gate,
+  answer fits worse takes their contour's pitch where its comb fits); last, on frames above the level gate,
   f0 is moved onto the peaks of its partials in a short STFT (`sotdemo.refine`; at most 100 cents,
   never to another pitch: the CQT's long low windows trail a voice's vibrato);
 - `confidence`: the mass of the posterior within ±1 semitone of the chosen pitch and of its
@@ -53,7 +51,7 @@ from .model import HarmonicModel, load
 from .refine import refine_f0
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, frame_times
 from .voicing import (
-    CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, WarpedPower, below_range_share, partial_contour, best_comb, comb_amplitudes, comb_candidates,
+    CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, WarpedPower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
     harmonicity, octave_confidence,
 )
 
@@ -463,12 +461,6 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
                                                           refine, warped)
         f0_hz, amps_t, comb, confidence = contour_check_step(audio, power, posterior, f0_hz, amps_t, comb, confidence, inner, model,
                                                              min_harmonicity, refine)
-        # frames still off the comb: the same check in windows warped along the spectrum's own partial track, which keeps the
-        # pitch's shape where the encoder's track hops between ratios of it (a low voice through a telephone)
-        if (inner & (comb < min_harmonicity)).any():
-            along_partials = WarpedPower(audio, partial_contour(power), SAMPLE_RATE, HOP)
-            f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model,
-                                                              min_harmonicity, refine, along_partials)
     f0_t = torch.from_numpy(f0_hz).float()
     at_pitch = model.encoder.amplitudes_at(torch.from_numpy(spectrum).float(), f0_t)
     if at_pitch is not None:  # a harmonic head reads the partials at the final pitch, the checks' corrections included

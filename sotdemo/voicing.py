@@ -31,10 +31,10 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "CANDIDATE_PEAKS", "CANDIDATE_RATIOS", "CLEAR_HARMONICITY", "CONTOUR_BAND_HZ", "CONTOUR_MAX_STEP_CENTS", "CONTOUR_WINDOW", "CLEAR_MIN_CONFIDENCE", "COMB_PARTIALS", "COMB_TOP_HZ", "MIN_CONFIDENCE", "MIN_HARMONICITY",
+    "CANDIDATE_PEAKS", "CANDIDATE_RATIOS", "CLEAR_HARMONICITY", "CLEAR_MIN_CONFIDENCE", "COMB_PARTIALS", "COMB_TOP_HZ", "MIN_CONFIDENCE", "MIN_HARMONICITY",
     "MIN_LEVEL_DB",
     "MIN_FILL", "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower", "WarpedPower",
-    "below_range_share", "best_comb", "partial_contour", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
+    "below_range_share", "best_comb", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
 ]
 
 MIN_LEVEL_DB = -60.0  # frame RMS, dBFS: bench/voicing_calibration.py (harmonicity rejects noise; the gate keeps out near-silence)
@@ -162,33 +162,6 @@ class FramePower:
     def __call__(self, size: int) -> tuple[np.ndarray, np.ndarray]:
         """(power `[frames, size // 2 + 1]` of every frame, bin frequencies in Hz `[size // 2 + 1]`)."""
         return self.rows(size, np.arange(self.n_frames))
-
-
-CONTOUR_WINDOW = 2048  # samples (128 ms at 16 kHz): `partial_contour`'s STFT
-CONTOUR_BAND_HZ = (60.0, 5000.0)  # where `partial_contour` looks for the strongest peak
-CONTOUR_MAX_STEP_CENTS = 100.0  # a larger move from one frame to the next is a jump to another partial, not the pitch moving
-
-
-def partial_contour(power: FramePower) -> np.ndarray:
-    """A track `[frames]` (Hz up to an unknown factor) that moves as the pitch moves, from the spectrum alone.
-
-    Each frame's strongest peak in `CONTOUR_BAND_HZ` (a `CONTOUR_WINDOW` Hann STFT, parabola-refined on
-    log power) is a partial, at k·f0, so its log-frequency follows log f0 while it stays the same
-    partial; steps of more than `CONTOUR_MAX_STEP_CENTS` between frames are taken as a jump to another
-    partial and count as no move. A `WarpedPower` along this track puts a vibrato's partials back on
-    the comb's teeth even where the encoder's own track hops between ratios of the pitch (its scale
-    does not matter: a warp depends only on the track's relative motion). The track drifts across
-    jumps, so it serves a window's worth of frames, not a pitch. `power`: the clip's `FramePower`."""
-    spectrum, hz = power(CONTOUR_WINDOW)
-    band = np.flatnonzero((hz >= CONTOUR_BAND_HZ[0]) & (hz <= CONTOUR_BAND_HZ[1]))
-    peak = np.clip(band[0] + spectrum[:, band].argmax(axis=1), 1, spectrum.shape[1] - 2)
-    rows = np.arange(len(peak))
-    left, mid, right = (np.log(spectrum[rows, peak + d] + 1e-30) for d in (-1, 0, 1))
-    curvature = left - 2 * mid + right
-    offset = np.clip(0.5 * (left - right) / np.where(curvature < -1e-12, curvature, -1e-12), -0.5, 0.5)
-    steps = np.diff(np.log2((peak + offset) * (hz[1] - hz[0])))
-    steps[np.abs(steps) > CONTOUR_MAX_STEP_CENTS / 1200] = 0.0
-    return 100.0 * np.exp2(np.concatenate([[0.0], np.cumsum(steps)]))
 
 
 class WarpedPower(FramePower):

@@ -81,7 +81,7 @@ def test_a_low_phone_voice_with_a_wide_vibrato_is_voiced_at_its_pitch(f0, seed):
 # The same generator's other draws: the pitch itself is wrong on many frames (read at 5/6, 3/5 or 3x the truth, a
 # posterior the telephone band and the vibrato leave broad), which voicing cannot and should not fix. Open.
 @pytest.mark.xfail(strict=True, reason="pitch errors on low phone voices with a wide vibrato (open, issue 14)")
-@pytest.mark.parametrize("f0,seed", [(84.0, 0), (92.0, 5)])
+@pytest.mark.parametrize("f0,seed", [(84.0, 0), (100.0, 1)])
 def test_the_pitch_of_every_low_phone_voice_is_right(f0, seed):
     _, right = _low_phone_voice(f0, seed)
     assert right >= 0.95, f"{100 * right:.1f} % of frames within 50 cents of {f0} Hz"
@@ -165,28 +165,3 @@ def test_the_contour_check_does_not_bridge_two_notes(default_model):
     f0_out, _, _, _ = contour_check_step(audio, power, np.full((n, bins), 1.0 / bins), track, torch.zeros(n, 20), comb,
                                          np.full(n, 0.5), np.ones(n, dtype=bool), default_model)
     np.testing.assert_array_equal(f0_out[29:34], track[29:34])  # no glide drawn between the notes
-
-
-# Draws whose encoder track hops between ratios of the pitch for long stretches (no anchor for the contour check): the comb
-# check in windows warped along the spectrum's own partial track finds the pitch (without it: 5 %, 76 %, 77 % of frames right).
-@pytest.mark.parametrize("f0,seed,least", [(84.0, 3, 0.4), (92.0, 3, 0.85), (100.0, 1, 0.9)])
-def test_the_partial_track_warp_finds_the_pitch_where_the_encoder_hops(f0, seed, least):
-    _, right = _low_phone_voice(f0, seed)
-    assert right >= least, f"{100 * right:.1f} % of frames within 50 cents of {f0} Hz"
-
-
-@pytest.mark.parametrize("f0,cents,seed", [(110.0, 80.0, 0), (220.0, 50.0, 1), (95.0, 100.0, 2)])
-def test_the_partial_contour_moves_as_the_pitch_moves(f0, cents, seed):
-    """A vibrato voice (formants, jitter): the contour's log-frequency follows the true f0's up to a constant, over
-    each 256 ms window where it serves: what is left of the vibrato's swing is under a third of it (the 128 ms
-    STFT smooths its peaks), although the contour never sees the encoder's answer."""
-    rng = np.random.default_rng(700 + seed)
-    audio, true_hz = signals.voice(f0, 2.0, rng, vibrato_cents=cents, vibrato_hz=5.5, jitter=0.002, breath_db=-40)
-    contour = V.partial_contour(V.FramePower(audio))
-    truth = true_hz[np.minimum(np.arange(len(contour)) * 256, len(true_hz) - 1)]
-    gap = 1200 * np.log2(contour / truth)
-    starts = range(8, len(gap) - 24, 4)
-    left = np.array([np.ptp(gap[i : i + 16]) for i in starts])
-    swing = np.array([np.ptp(1200 * np.log2(truth[i : i + 16])) for i in starts])
-    assert np.median(swing) > 1.5 * cents  # the vibrato does swing the pitch that much within a window
-    assert np.median(left / swing) < 1 / 3 and np.max(left / swing) < 0.6, np.round(left / swing, 2)
