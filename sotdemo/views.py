@@ -237,7 +237,9 @@ def default_frame(clip: Clip) -> int:
 
 
 def pitch_data(clip: Clip) -> dict:
-    """The `/estimate` API's answer: per-frame pitch track and amplitudes, plus a summary."""
+    """The `/estimate` API's answer: per-frame pitch track and amplitudes, plus a summary. `lsd_db` and
+    `fit_lsd_db` are the paper's LSD (mean squared dB difference, so in dB², as the page shows them) of the
+    resynthesis and of the best harmonic fit at the estimated f0 (None when no frame is voiced)."""
     r = clip.result
     voiced = r.f0_hz[r.voiced]
     median = float(np.median(voiced)) if voiced.size else None
