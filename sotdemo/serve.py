@@ -83,11 +83,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def launch_options(args: argparse.Namespace) -> dict:
-    """Keyword arguments of `Blocks.launch`: the bind address, no share link, the upload limit."""
-    from sotdemo.ui import MAX_FILE_SIZE
+    """Keyword arguments of `Blocks.launch`: the bind address, no share link, the upload limit, the page's styles."""
+    from sotdemo.ui import CSS, MAX_FILE_SIZE
 
     return dict(server_name=args.host, server_port=args.port, share=False, max_file_size=MAX_FILE_SIZE,
-                footer_links=["api", "gradio"])
+                footer_links=["api", "gradio"], css=CSS)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,6 +41,9 @@ EXAMPLES_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "examp
                      if d.is_dir()), Path(__file__).resolve().parent / "examples")  # a clone's, else the installed wheel's
 MAX_UPLOAD_MB = 50  # 60 s of 8-channel 48 kHz 16-bit WAV is 46 MB; only the first 60 s are analysed anyway
 MAX_FILE_SIZE = f"{MAX_UPLOAD_MB}mb"
+CSS = ("#models-table th { white-space: nowrap; } #models-table td { overflow-wrap: normal; word-break: normal; } "
+       "#models-table th, #models-table td { padding: 6px 8px; }")  # the page's own styles (gradio 6 takes them at launch):
+# the Models table's titles on one line, its model names broken at their hyphens only, and room for both at 1280 px
 WORKERS = 2  # computing events at once, all users together (app.py --workers; one per core)
 QUEUE_SIZE = 64  # waiting events beyond which clients are turned away (app.py --queue-size); see README
 CACHE_TTL_S = 3600  # uploads and downloads are deleted after this (app.py --cache-ttl)

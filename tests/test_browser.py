@@ -132,6 +132,22 @@ def test_every_tab_shows_something_on_first_load(browser, app_url):
     assert errors == []
 
 
+def test_the_models_table_headers_fit_on_one_line(browser, app_url):
+    """At 1280 px the Models tab's table keeps each column title on one line ("seeds" used to wrap) and fits the tab."""
+    page, errors = _open(browser, app_url, 900)
+    page.wait_for_selector("#estimate-btn", timeout=30000)
+    page.get_by_role("tab", name="Models").click()
+    page.wait_for_selector("#models-table th", timeout=60000)
+    lines = page.evaluate("""() => [...document.querySelectorAll('#models-table th')].map(th => {
+        const range = document.createRange(); range.selectNodeContents(th);
+        return [th.innerText, new Set([...range.getClientRects()].map(r => Math.round(r.top))).size]; })""")
+    assert lines and all(n == 1 for _, n in lines), lines
+    fits = page.evaluate("""() => { const box = document.querySelector('#models-table').getBoundingClientRect();
+        const table = document.querySelector('#models-table table').getBoundingClientRect(); return table.right <= box.right + 1; }""")
+    assert fits  # every column inside the tab, none cut off
+    assert errors == []
+
+
 @pytest.fixture(scope="module")
 def microphone(driver, tmp_path_factory):
     """Chromium whose fake microphone plays a 220 Hz harmonic tone written at 44.1 kHz (Chromium loops the file and
