@@ -241,9 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         f"`python bench/voicing_calibration.py --clips {args.clips}` with model `{name}`: {args.clips} clips per family, seed base {SEED} "
         f"(the script's docstring lists the families). Pitched frames: at least {EDGE_S} s from the clip's ends (levels -60 ... -6 dBFS); "
         "unpitched: every frame (noise at -75 ... -10 dBFS). A frame is voiced when its RMS reaches the *level* gate and its harmonicity "
-        "(share of power on the comb of the estimated f0) reaches the *clear* threshold with a confidence at least the *floor*, or "
+        "(share of power on the comb of the estimated f0; the better of the plain window and the window warped along the pitch track, "
+        "`voicing.WarpedPower`) reaches the *clear* threshold with a confidence at least the *floor*, or "
         "reaches the *harmonicity* threshold with a confidence (posterior mass within a semitone of the pitch and its octave relatives) "
-        "at the *confidence* threshold. The comb check (frames below the harmonicity threshold try the pitch's relatives) runs at the "
+        "at the *confidence* threshold. The comb check (frames below the harmonicity threshold try the pitch's relatives) and the "
+        "contour check (they try the pitch of the contour between two clearly harmonic frames, `estimate.contour_check_step`) run at the "
         f"harmonicity threshold. *{EDGES}*: frames within {EDGE_S} s of the start or end of a note that starts and stops abruptly "
         f"(a click), counted as false alarms when voiced at a pitch {EDGE_WRONG_CENTS:.0f} cents or more off the note's (the "
         "frames next to the note's ends see part silence: a pitch a little off there is a transition, not a false alarm).",
