@@ -14,7 +14,7 @@ CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
   (f0/2, f0/3 where a series of partials stands between the harmonics) and the comb check
   (`comb_check`: an f0 whose harmonic comb misses the spectrum is replaced by the relative of the
   posterior's peaks that explains it, `voicing.best_comb`; and `contour_check_step`: between two
-  frames whose comb alone voices them, at most 128 ms apart and within a semitone, a frame whose
+  frames whose comb alone voices them, at most 192 ms apart and within a semitone, a frame whose
   answer fits worse takes their contour's pitch where its comb fits); last, on frames above the level gate,
   f0 is moved onto the peaks of its partials in a short STFT (`sotdemo.refine`; at most 100 cents,
   never to another pitch: the CQT's long low windows trail a voice's vibrato);
@@ -90,7 +90,7 @@ class Estimate:
 SUBOCTAVE_THRESHOLD = 0.05  # chosen on synthetic clips of the realistic distribution: bench/octave_check.py
 _CHECK_PARTIALS = 10
 _MOVED_OCTAVES = 5 / 1200  # a refinement of more than 5 cents: harmonicity is the better of the comb before and after
-CONTOUR_MAX_GAP = 8  # frames (128 ms, under a vibrato's half period) between two anchors that `contour_check_step` bridges
+CONTOUR_MAX_GAP = 12  # frames (192 ms, about one vibrato cycle) between two anchors that `contour_check_step` bridges
 CONTOUR_MAX_CENTS = 100.0  # ... whose pitches are this close (farther: two notes, not one contour)
 SUBHARMONIC_DIVISORS = (2, 3)  # the octave check tries f0/2, then f0/3
 _STANDING = 0.005  # an odd multiple of f0/2 "stands out" above this share of the harmonics' power (-23 dB)
