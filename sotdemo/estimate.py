@@ -288,17 +288,28 @@ def comb_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray,
         rows = replace[:, 0].astype(int)
         if refine:
             replace[:, 1] = refine_f0(power, replace[:, 1], frames=rows)
-        f0[rows] = replace[:, 1].astype(np.float32)
-        amplitudes[rows] = torch.from_numpy(comb_amplitudes(power, replace[:, 1], frames=rows)).float()
-        comb[rows] = harmonicity(power, f0[rows], frames=rows)
+        stored = replace[:, 1].astype(np.float32)  # the comb of the pitch as f0 keeps it
+        score = harmonicity(power, stored, frames=rows)
         if warped is not None:
-            comb[rows] = np.maximum(comb[rows], harmonicity(warped, f0[rows], frames=rows))
-        moved = np.abs(model.encoder.log2_bins.numpy()[None, :] - np.log2(replace[:, 1])[:, None]).argmin(axis=1)
-        confidence[rows] = octave_confidence(posterior[rows], moved, model.config.encoder.bins_per_octave, PEAK_HALF_WIDTH)
+            score = np.maximum(score, harmonicity(warped, stored, frames=rows))
+        amplitudes = _take_pitch(rows, replace[:, 1], score, f0, amplitudes, comb, confidence, power, posterior, model)
     return f0, amplitudes, comb, confidence
 
 
-def contour_check_step(audio: np.ndarray, power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor,
+def _take_pitch(rows: np.ndarray, new_hz: np.ndarray, score: np.ndarray, f0: np.ndarray, amplitudes: torch.Tensor,
+                comb: np.ndarray, confidence: np.ndarray, power: FramePower, posterior: np.ndarray, model: HarmonicModel) -> torch.Tensor:
+    """Frames `rows` take the pitch `new_hz` (Hz) whose harmonicity is `score`: `f0`, `comb` and `confidence`
+    (the posterior's mass around the new pitch and its octaves) are written in place; returns the
+    amplitudes `[frames, K]` with those rows read off the spectrum (`voicing.comb_amplitudes`)."""
+    f0[rows] = np.asarray(new_hz).astype(np.float32)
+    comb[rows] = score
+    amplitudes[rows] = torch.from_numpy(comb_amplitudes(power, new_hz, frames=rows)).float()
+    moved = np.abs(model.encoder.log2_bins.numpy()[None, :] - np.log2(new_hz)[:, None]).argmin(axis=1)
+    confidence[rows] = octave_confidence(posterior[rows], moved, model.config.encoder.bins_per_octave, PEAK_HALF_WIDTH)
+    return amplitudes
+
+
+def contour_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor,
                        comb: np.ndarray, confidence: np.ndarray, loud: np.ndarray, model: HarmonicModel,
                        min_harmonicity: float = DEFAULT_MIN_HARMONICITY, refine: bool = False,
                        ) -> tuple[np.ndarray, torch.Tensor, np.ndarray, np.ndarray]:
@@ -334,16 +345,11 @@ def contour_check_step(audio: np.ndarray, power: FramePower, posterior: np.ndarr
         contour = refine_f0(power, contour, frames=rows)
     track = f0.astype(np.float64)
     track[rows] = contour
-    score = np.maximum(harmonicity(power, contour, frames=rows), harmonicity(WarpedPower(audio, track, SAMPLE_RATE, HOP), contour, frames=rows))
+    score = np.maximum(harmonicity(power, contour, frames=rows), harmonicity(WarpedPower(power.audio, track, power.sample_rate, power.hop_length), contour, frames=rows))
     better = (score >= min_harmonicity) & (score > comb[rows])
-    rows, contour, score = rows[better], contour[better], score[better]
-    if len(rows):
-        f0[rows] = contour.astype(np.float32)
-        comb[rows] = score
-        amplitudes = amplitudes.clone()
-        amplitudes[rows] = torch.from_numpy(comb_amplitudes(power, contour, frames=rows)).float()
-        moved = np.abs(model.encoder.log2_bins.numpy()[None, :] - np.log2(contour)[:, None]).argmin(axis=1)
-        confidence[rows] = octave_confidence(posterior[rows], moved, model.config.encoder.bins_per_octave, PEAK_HALF_WIDTH)
+    if better.any():
+        amplitudes = _take_pitch(rows[better], contour[better], score[better], f0, amplitudes.clone(), comb, confidence, power, posterior,
+                                 model)
     return f0, amplitudes, comb, confidence
 
 
@@ -459,7 +465,7 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
     if octave_check:
         f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model, min_harmonicity,
                                                           refine, warped)
-        f0_hz, amps_t, comb, confidence = contour_check_step(audio, power, posterior, f0_hz, amps_t, comb, confidence, inner, model,
+        f0_hz, amps_t, comb, confidence = contour_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model,
                                                              min_harmonicity, refine)
     f0_t = torch.from_numpy(f0_hz).float()
     at_pitch = model.encoder.amplitudes_at(torch.from_numpy(spectrum).float(), f0_t)

@@ -123,10 +123,10 @@ def evaluate_split(
     }
 
 
-def with_readout(model: HarmonicModel, temperature: float) -> HarmonicModel:
+def with_readout(model: HarmonicModel, temperature: float | None) -> HarmonicModel:
     """`model` (same weights, eval mode) reading f0 at soft-argmax `temperature` in eval mode
-    (`EncoderConfig.readout_temperature`), its config saying so."""
-    encoder = dataclasses.replace(model.config.encoder, readout_temperature=float(temperature))
+    (`EncoderConfig.readout_temperature`; None: the training temperature), its config saying so."""
+    encoder = dataclasses.replace(model.config.encoder, readout_temperature=None if temperature is None else float(temperature))
     model.config = dataclasses.replace(model.config, encoder=encoder)
     model.encoder.config = encoder
     return model.eval()
@@ -143,8 +143,7 @@ def choose_readout(model: HarmonicModel, val_split: EncodedSplit, temperatures: 
     for temperature in temperatures:
         scores.append(evaluate_split(with_readout(model, temperature), val_split)["lsd"])
     chosen = float(temperatures[int(np.argmin(scores))])
-    encoder = dataclasses.replace(model.config.encoder, readout_temperature=before)
-    model.config, model.encoder.config = dataclasses.replace(model.config, encoder=encoder), encoder
+    with_readout(model, before)
     return {"chosen": chosen, "temperatures": [float(t) for t in temperatures], "val_lsd": [round(float(x), 4) for x in scores]}
 
 

@@ -135,7 +135,7 @@ def test_the_contour_check_puts_the_frames_between_anchors_back_on_the_pitch(def
     posterior = np.full((n, bins), 1.0 / bins)
     loud = np.ones(n, dtype=bool)
     amplitudes = torch.zeros(n, 20)
-    f0_out, _, comb_out, _ = contour_check_step(audio, power, posterior, track, amplitudes, comb, np.full(n, 0.5), loud, default_model,
+    f0_out, _, comb_out, _ = contour_check_step(power, posterior, track, amplitudes, comb, np.full(n, 0.5), loud, default_model,
                                                 refine=True)
     inner = np.arange(6, n - 6)
     between = inner[(inner % 3 != 0) & (comb[inner - inner % 3] >= V.CLEAR_HARMONICITY) & (comb[np.minimum(inner - inner % 3 + 3, n - 1)] >= V.CLEAR_HARMONICITY)]
@@ -162,6 +162,6 @@ def test_the_contour_check_does_not_bridge_two_notes(default_model):
     power = V.FramePower(audio)
     comb = V.harmonicity(power, track)
     bins = default_model.config.encoder.n_bins
-    f0_out, _, _, _ = contour_check_step(audio, power, np.full((n, bins), 1.0 / bins), track, torch.zeros(n, 20), comb,
+    f0_out, _, _, _ = contour_check_step(power, np.full((n, bins), 1.0 / bins), track, torch.zeros(n, 20), comb,
                                          np.full(n, 0.5), np.ones(n, dtype=bool), default_model)
     np.testing.assert_array_equal(f0_out[29:34], track[29:34])  # no glide drawn between the notes
