@@ -15,7 +15,7 @@ CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
   (`comb_check`: an f0 whose harmonic comb misses the spectrum is replaced by the relative of the
   posterior's peaks that explains it, `voicing.best_comb`; and `contour_check_step`: between two
   frames whose comb alone voices them, at most 192 ms apart and within a semitone, a frame whose
-  answer fails the comb takes their contour's pitch where that comb fits); last, on frames above the level gate,
+  answer fits worse takes their contour's pitch where its comb fits); last, on frames above the level gate,
   f0 is moved onto the peaks of its partials in a short STFT (`sotdemo.refine`; at most 100 cents,
   never to another pitch: the CQT's long low windows trail a voice's vibrato);
 - `confidence`: the mass of the posterior within ±1 semitone of the chosen pitch and of its
@@ -318,8 +318,7 @@ def contour_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarr
     Anchors: `loud` frames whose comb alone would voice them (harmonicity >= `CLEAR_HARMONICITY`,
     confidence >= `CLEAR_MIN_CONFIDENCE`). Between two anchors at most `CONTOUR_MAX_GAP` frames apart
     whose pitches lie within `CONTOUR_MAX_CENTS`, the contour is their pitch interpolated in log f0;
-    each loud frame there whose comb is below `min_harmonicity` (as in the comb check: a frame voiced as
-    it is keeps its pitch, even if the anchors' contour is another) takes the contour's pitch (`refine`: moved onto
+    each loud frame there less harmonic than an anchor takes the contour's pitch (`refine`: moved onto
     its partials, `refine_f0`) where that pitch's comb, in the plain window or in the window warped
     along the contour (`voicing.WarpedPower`), reaches `min_harmonicity` and beats the frame's own.
     Why: on a low voice through a telephone (partials 4 and up only) the encoder can hop, frame to
@@ -338,7 +337,7 @@ def contour_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarr
     if not rows:
         return f0, amplitudes, comb, confidence
     rows, contour = np.concatenate(rows), np.concatenate(contour)
-    keep = loud[rows] & (comb[rows] < min_harmonicity)  # as the comb check: a frame voiced as it is keeps its pitch
+    keep = loud[rows] & (comb[rows] < CLEAR_HARMONICITY)
     rows, contour = rows[keep], contour[keep]
     if not len(rows):
         return f0, amplitudes, comb, confidence
