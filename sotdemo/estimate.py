@@ -15,7 +15,9 @@ CQT's: hop 256 samples at 16 kHz (16 ms), frame i centred at i*16 ms. Per frame:
   (`comb_check`: an f0 whose harmonic comb misses the spectrum is replaced by the relative of the
   posterior's peaks that explains it, `voicing.best_comb`; and `contour_check_step`: between two
   frames whose comb alone voices them, at most 192 ms apart and within a semitone, a frame whose
-  answer fits worse takes their contour's pitch where its comb fits); last, on frames above the level gate,
+  answer fits worse takes their contour's pitch where its comb fits; before it, `periodicity_check_step`:
+  frames the encoder's pitch does not voice, and voiced frames read at a partial of the pitch, try the
+  pitch of the waveform's period, YIN's, in windows warped along its track); last, on frames above the level gate,
   f0 is moved onto the peaks of its partials in a short STFT (`sotdemo.refine`; at most 100 cents,
   never to another pitch: the CQT's long low windows trail a voice's vibrato);
 - `confidence`: the mass of the posterior within ±1 semitone of the chosen pitch and of its
@@ -51,14 +53,14 @@ from .model import HarmonicModel, load
 from .refine import refine_f0
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, frame_times
 from .voicing import (
-    CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, WarpedPower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
+    CANDIDATE_RATIOS, CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, WarpedPower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
     harmonicity, octave_confidence,
 )
 
 __all__ = [
     "BELOW_RANGE_WARN", "DECODERS", "DEFAULT_LEVEL_DB", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_HARMONICITY", "SUBOCTAVE_THRESHOLD",
-    "CONTOUR_MAX_CENTS", "CONTOUR_MAX_GAP", "Estimate", "bfloat16_is_fast", "comb_check", "comb_check_step", "contour_check_step", "decode", "estimate", "estimate_file", "frame_level_db", "frame_rms",
-    "estimate_many", "get_model", "infer", "octave_check_step", "preprocess", "range_warnings", "refine_step", "scale_amplitudes", "suboctave_evidence", "threshold",
+    "CONTOUR_MAX_CENTS", "CONTOUR_MAX_GAP", "PERIODICITY_CONTRAST", "PERIODICITY_MARGIN", "PERIODICITY_SERIES_FILL", "Estimate", "bfloat16_is_fast", "comb_check", "comb_check_step", "contour_check_step", "decode", "estimate", "estimate_file", "frame_level_db", "frame_rms",
+    "estimate_many", "get_model", "infer", "octave_check_step", "periodicity_check_step", "periodicity_track", "preprocess", "range_warnings", "refine_step", "scale_amplitudes", "suboctave_evidence", "threshold",
     "write_csv",
 ]
 
@@ -353,6 +355,94 @@ def contour_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarr
     return f0, amplitudes, comb, confidence
 
 
+PERIODICITY_FRAME = 1024  # samples (64 ms at 16 kHz): YIN's frame in `periodicity_check_step`, short enough to follow a vibrato
+PERIODICITY_CONTRAST = 4.0  # a tooth stands out when its power per bin is 4x (6 dB) that of the gaps around it
+PERIODICITY_MARGIN = 0.1  # a voiced frame moves to a sub-harmonic whose comb beats its own by this much ...
+PERIODICITY_SERIES_FILL = 0.9  # ... and whose partials stand out on this share of the teeth between the first and the last
+PERIODICITY_CONSENSUS = 9  # frames (144 ms): the window in which YIN's answers are checked against each other
+
+
+def periodicity_track(power: FramePower, lowest_hz: float, loud: np.ndarray) -> np.ndarray:
+    """A pitch track `[frames]` (Hz) from the waveform's periodicity, robust to YIN's slips, for windows to warp along.
+
+    YIN (de Cheveigné & Kawahara 2002; `librosa.yin`, `PERIODICITY_FRAME` samples, `lowest_hz` ..
+    `_HIGHEST_PITCH_HZ`) measures the period in the time domain, so a missing fundamental or a
+    telephone band does not move it; its slips go up, to the period of a strong formant's partial.
+    Its answers more than 250 cents above (or 100 below) the lower quartile of the
+    `PERIODICITY_CONSENSUS` frames around are dropped and bridged in log f0, the track smoothed over
+    3 frames (48 ms, shorter than a vibrato's half cycle) and, on the `loud` frames, moved onto the
+    peaks of its partials (`refine.refine_f0`): a warp needs the track's relative motion to a few cents."""
+    from scipy.ndimage import percentile_filter, uniform_filter1d
+
+    period = librosa.yin(power.audio, fmin=lowest_hz, fmax=_HIGHEST_PITCH_HZ, sr=power.sample_rate, frame_length=PERIODICITY_FRAME,
+                         hop_length=power.hop_length, center=True)[: power.n_frames]
+    log_f0 = np.log2(period)
+    offset = log_f0 - percentile_filter(log_f0, 25, size=PERIODICITY_CONSENSUS, mode="nearest")
+    direct = (offset >= -100 / 1200) & (offset <= 250 / 1200)
+    index = np.arange(len(log_f0))
+    if direct.any():
+        log_f0 = np.interp(index, index[direct], log_f0[direct])
+    track = np.exp2(uniform_filter1d(log_f0, 3, mode="nearest"))
+    rows = np.flatnonzero(loud)
+    if len(rows):
+        track[rows] = refine_f0(power, track[rows], frames=rows)
+    return track
+
+
+def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor,
+                           comb: np.ndarray, confidence: np.ndarray, loud: np.ndarray, model: HarmonicModel,
+                           min_harmonicity: float = DEFAULT_MIN_HARMONICITY, refine: bool = False,
+                           min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> tuple[np.ndarray, torch.Tensor, np.ndarray, np.ndarray]:
+    """The pitch the waveform's periodicity gives, where the encoder's fits the spectrum worse.
+
+    On a low voice through a telephone (partials 4 and up, formants, a wide vibrato) the encoder
+    can read, for long stretches, a ratio of the pitch (5/6, 3/5, 5/3) or one of its partials
+    (4·f0), and its track then warps the windows wrongly, so neither the comb check nor the contour
+    check finds the pitch. Here the windows are warped along `periodicity_track` instead, and its
+    pitch and relatives (`voicing.CANDIDATE_RATIOS`) are the candidates (`voicing.best_comb`), a
+    candidate's partials counted as a series only where they stand out of the gaps around them
+    (`PERIODICITY_CONTRAST`) on at least `voicing.SERIES_PARTIALS` teeth (a band of noise fills one):
+    - `loud` frames not voiced so far (`threshold`'s rule at `min_harmonicity`, `min_confidence`)
+      take the best candidate whose comb reaches `min_harmonicity` and beats their own;
+    - voiced frames whose f0 is a partial (2, 3, 4 ... times, within 50 cents) of the best candidate
+      take it only where its comb reaches `voicing.CLEAR_HARMONICITY`, beats their own by
+      `PERIODICITY_MARGIN`, and its partials stand out on `PERIODICITY_SERIES_FILL` of the teeth
+      between the first and the last (the common sub-harmonic of two notes leaves some empty).
+    `refine`: the new pitch moved onto its partials (`refine_f0`). Returns f0 `[frames]`, amplitudes
+    `[frames, K]` (read off the spectrum where replaced), harmonicity and confidence `[frames]`
+    (the posterior's mass around the new pitch and its octaves); inputs are not modified."""
+    f0, comb, confidence = f0_hz.copy(), comb.copy(), confidence.copy()
+    voiced = (comb >= CLEAR_HARMONICITY) | ((comb >= min_harmonicity) & (confidence >= min_confidence))
+    unvoiced = loud & ~voiced
+    partial = loud & voiced & (comb < 1 - PERIODICITY_MARGIN)
+    if not (unvoiced | partial).any() or len(power.audio) < PERIODICITY_FRAME:
+        return f0, amplitudes, comb, confidence
+    lowest = float(model.config.encoder.pitch_bins_hz()[0])
+    track = periodicity_track(power, lowest, loud)
+    warped = WarpedPower(power.audio, track, power.sample_rate, power.hop_length)
+    rows = np.flatnonzero(unvoiced | partial)
+    candidates = track[rows, None] * np.asarray(CANDIDATE_RATIOS)[None, :]
+    best, score = best_comb(warped, candidates, rows, lowest, _HIGHEST_PITCH_HZ, contrast=PERIODICITY_CONTRAST)
+    better = unvoiced[rows] & (score >= min_harmonicity) & (score > comb[rows])
+    if partial.any():
+        series, series_score = best_comb(warped, candidates, rows, lowest, _HIGHEST_PITCH_HZ, contrast=PERIODICITY_CONTRAST,
+                                         min_fill=PERIODICITY_SERIES_FILL)
+        ratio = f0[rows] / np.maximum(series, 1e-3)
+        below = (np.rint(ratio) >= 2) & (np.abs(1200 * np.log2(ratio / np.maximum(np.rint(ratio), 1))) <= 50)
+        move = partial[rows] & below & (series_score >= CLEAR_HARMONICITY) & (series_score >= comb[rows] + PERIODICITY_MARGIN)
+        best, score = np.where(move, series, best), np.where(move, series_score, score)
+        better |= move
+    if better.any():
+        rows, new = rows[better], best[better]
+        if refine:
+            new = refine_f0(power, new, frames=rows)
+        stored = new.astype(np.float32)
+        score = np.maximum(harmonicity(power, stored, frames=rows), harmonicity(warped, stored, frames=rows))
+        keep = score >= min_harmonicity
+        amplitudes = _take_pitch(rows[keep], new[keep], score[keep], f0, amplitudes.clone(), comb, confidence, power, posterior, model)
+    return f0, amplitudes, comb, confidence
+
+
 def comb_check(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, comb: np.ndarray, frames: np.ndarray,
                model: HarmonicModel, min_harmonicity: float = DEFAULT_MIN_HARMONICITY, warped: FramePower | None = None) -> np.ndarray:
     """The frames `frames` (indices) whose f0 to replace by a relative that the spectrum's comb
@@ -465,6 +555,8 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
     if octave_check:
         f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model, min_harmonicity,
                                                           refine, warped)
+        f0_hz, amps_t, comb, confidence = periodicity_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model,
+                                                                 min_harmonicity, refine, min_confidence)
         f0_hz, amps_t, comb, confidence = contour_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model,
                                                              min_harmonicity, refine)
     f0_t = torch.from_numpy(f0_hz).float()

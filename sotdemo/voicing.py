@@ -33,7 +33,7 @@ import numpy as np
 __all__ = [
     "CANDIDATE_PEAKS", "CANDIDATE_RATIOS", "CLEAR_HARMONICITY", "CLEAR_MIN_CONFIDENCE", "COMB_PARTIALS", "COMB_TOP_HZ", "MIN_CONFIDENCE", "MIN_HARMONICITY",
     "MIN_LEVEL_DB",
-    "MIN_FILL", "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower", "WarpedPower",
+    "MIN_FILL", "SERIES_PARTIALS", "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower", "WarpedPower",
     "below_range_share", "best_comb", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
 ]
 
@@ -57,6 +57,7 @@ CANDIDATE_PEAKS = 3  # posterior maxima besides the decoded pitch whose relative
 SUBHARMONIC_TIE = 0.05  # candidates this close to the best comb count as equally harmonic
 FILL_DB = -30.0  # a tooth is occupied when its power is within this of the strongest tooth
 MIN_FILL = 0.7  # a candidate's occupied teeth must fill this share of their span
+SERIES_PARTIALS = 3  # with a contrast fill, at least this many teeth must stand out (a band of noise fills one)
 
 
 def window_for(f0_hz: np.ndarray, sample_rate: int = 16000, spacing_bins: float = _LOBES) -> np.ndarray:
@@ -71,7 +72,7 @@ def window_for(f0_hz: np.ndarray, sample_rate: int = 16000, spacing_bins: float 
     return choice
 
 
-def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray, contrast: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Power on the teeth / power in the band, per frame, from the cumulative power `cum`
     `[frames, bins + 1]` (cum[:, j] = power of bins 0 .. j-1) of bins `step` Hz apart and f0 `[frames]` Hz.
 
@@ -79,7 +80,11 @@ def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray) -> tuple[np.ndarra
     + TOOTH_SPREAD·k·f0) of k·f0.
     Also returns the comb's fill: the share of the teeth from the lowest to the highest occupied one
     that are occupied (power within `FILL_DB` of the strongest tooth): a pitch's partials form a
-    series, a sub-harmonic's comb has every other (or every third, fourth ...) tooth empty."""
+    series, a sub-harmonic's comb has every other (or every third, fourth ...) tooth empty.
+    With `contrast`, a tooth is occupied when its power per bin exceeds `contrast` times that of the
+    rest of the band within f0/2 of k·f0 (a partial standing out of its own gaps, whatever the
+    spectral envelope: a formant valley 30 dB down still holds partials), and fewer than
+    `SERIES_PARTIALS` occupied teeth give a fill of 0."""
     n_bins = cum.shape[1] - 1
     b0 = f0 / step  # f0 in bins
     top = np.minimum(COMB_PARTIALS, np.maximum(np.floor(COMB_TOP_HZ / f0), 1)) + 0.25
@@ -91,16 +96,26 @@ def _comb_share(cum: np.ndarray, step: float, f0: np.ndarray) -> tuple[np.ndarra
     present = hi >= lo
     lo, hi = lo.clip(0, n_bins - 1), hi.clip(0, n_bins - 1)
     teeth = (np.take_along_axis(cum, hi + 1, axis=1) - np.take_along_axis(cum, lo, axis=1)) * present
-    occupied = teeth > teeth.max(axis=1, keepdims=True) * 10 ** (FILL_DB / 10)
+    if contrast is None:
+        occupied = teeth > teeth.max(axis=1, keepdims=True) * 10 ** (FILL_DB / 10)
+    else:  # a tooth stands out of the gaps around it (k - 1/2 .. k + 1/2 times f0), per bin, by `contrast` in power
+        around_lo = np.clip(np.ceil(centres - 0.5 * b0[:, None]), _MIN_BIN, n_bins - 1).astype(int)
+        around_hi = np.clip(np.floor(centres + 0.5 * b0[:, None]), 0, n_bins - 1).astype(int)
+        around = np.take_along_axis(cum, around_hi + 1, axis=1) - np.take_along_axis(cum, around_lo, axis=1)
+        gap_bins = np.maximum((around_hi - around_lo + 1) - (hi - lo + 1) * present, 1)
+        gap = np.maximum(around - teeth, 0) / gap_bins
+        occupied = present & (teeth / np.maximum(hi - lo + 1, 1) > contrast * gap) & (teeth > 0)
     k = np.arange(1, teeth.shape[1] + 1)
     first = np.where(occupied, k, teeth.shape[1] + 1).min(axis=1)
     last = np.where(occupied, k, 0).max(axis=1)
     fill = np.divide(occupied.sum(axis=1), last - first + 1, out=np.zeros(len(f0)), where=last >= first)
+    if contrast is not None:
+        fill = np.where(occupied.sum(axis=1) >= SERIES_PARTIALS, fill, 0.0)
     total = cum[np.arange(len(f0)), band_hi + 1] - cum[:, _MIN_BIN]
     return np.divide(teeth.sum(axis=1), total, out=np.zeros(len(f0)), where=total > 0), fill
 
 
-def _comb_scores(power: "FramePower", f0: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _comb_scores(power: "FramePower", f0: np.ndarray, frames: np.ndarray, contrast: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """`_comb_share` and fill of every pitch in `f0` `[rows, C]` (NaN: skip, scored 0) on frames
     `frames` `[rows]`, each `[rows, C]`, each pitch in the window it needs; the cumulative power of
     a frame is computed once per window size, whatever the number of candidates."""
@@ -119,7 +134,7 @@ def _comb_scores(power: "FramePower", f0: np.ndarray, frames: np.ndarray) -> tup
             for column in range(f0.shape[1]):
                 mine = hit[chunk, column]
                 if mine.any():
-                    out[chunk[mine], column], fill[chunk[mine], column] = _comb_share(cum[mine], hz[1], f0[chunk[mine], column])
+                    out[chunk[mine], column], fill[chunk[mine], column] = _comb_share(cum[mine], hz[1], f0[chunk[mine], column], contrast)
     return out, fill
 
 
@@ -293,19 +308,22 @@ def comb_candidates(posterior: np.ndarray, f0_hz: np.ndarray, bins_hz: np.ndarra
 
 
 def best_comb(audio: np.ndarray | FramePower, candidates_hz: np.ndarray, frames: np.ndarray, lowest_hz: float, highest_hz: float,
-              sample_rate: int = 16000, hop_length: int = 256) -> tuple[np.ndarray, np.ndarray]:
+              sample_rate: int = 16000, hop_length: int = 256, contrast: float | None = None,
+              min_fill: float = MIN_FILL) -> tuple[np.ndarray, np.ndarray]:
     """Among the candidate pitches `[rows, C]` of frames `frames` `[rows]` within
     `lowest_hz`-`highest_hz` whose occupied teeth form a series (at least `MIN_FILL` of the teeth
     between the lowest and the highest occupied one: not the common sub-harmonic of two notes, f0/4
     under a major third), the highest whose harmonicity is within `SUBHARMONIC_TIE` of the best
     (a comb at f0/2 holds every tooth of f0, so the highest near-best is the pitch):
-    (f0 `[rows]`, its harmonicity `[rows]`; 0 where no candidate is in range)."""
+    (f0 `[rows]`, its harmonicity `[rows]`; 0 where no candidate is in range). `min_fill`: the
+    series' share instead of `MIN_FILL`; `contrast`: teeth occupied by standing out of their gaps
+    (`_comb_share`), not by their level against the strongest tooth."""
     power = audio if isinstance(audio, FramePower) else FramePower(audio, sample_rate, hop_length)
     candidates = np.asarray(candidates_hz, dtype=np.float64)
     frames = np.asarray(frames)
     allowed = (candidates >= lowest_hz) & (candidates <= highest_hz)
-    share, fill = _comb_scores(power, np.where(allowed, candidates, np.nan), frames)
-    allowed &= fill >= MIN_FILL
+    share, fill = _comb_scores(power, np.where(allowed, candidates, np.nan), frames, contrast)
+    allowed &= fill >= min_fill
     scores = np.where(allowed, share, -1.0)
     near = scores >= scores.max(axis=1, keepdims=True) - SUBHARMONIC_TIE
     pick = np.argmax(np.where(near & allowed, candidates, -np.inf), axis=1)

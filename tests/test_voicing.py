@@ -93,3 +93,30 @@ def test_the_comb_check_does_not_take_the_common_subharmonic_of_two_notes():
     assert np.all(V.harmonicity(power, np.full(len(power(1024)[0]), 165.0 / 4))[frames] > 0.95)  # f0/4 explains both notes
     f0, _ = V.best_comb(power, candidates, frames, 32.7, 2000.0)
     np.testing.assert_allclose(f0, 165.0)  # but its teeth 1-3 are empty: not a series
+
+
+def _comb_fill(audio: np.ndarray, f0: float, contrast: float | None) -> float:
+    frames = np.arange(10, 50)
+    _, fill = V._comb_scores(V.FramePower(audio), np.full((len(frames), 1), f0), frames, contrast)
+    return float(np.median(fill))
+
+
+def test_a_contrast_fill_counts_partials_in_a_formant_valley():
+    # 100 Hz, partials 4-20, the middle ones 45 dB down (a deep valley between two formants): each still stands
+    # out of its own gaps; against the strongest tooth (FILL_DB = -30 dB) they count as empty
+    t = np.arange(SR) / SR
+    gains = {k: (10 ** (-45 / 20) if 8 <= k <= 14 else 1.0) for k in range(4, 21)}
+    rng = np.random.default_rng(3)
+    tone = sum(g * np.sin(2 * np.pi * 100.0 * k * t + rng.uniform(0, 2 * np.pi)) for k, g in gains.items())
+    tone = tone + 1e-5 * rng.standard_normal(len(t))
+    assert _comb_fill(tone, 100.0, None) < V.MIN_FILL
+    assert _comb_fill(tone, 100.0, 4.0) == 1.0
+    # the sub-harmonic's odd teeth sit between the partials: half the series
+    assert abs(_comb_fill(tone, 50.0, 4.0) - 0.5) <= 0.06
+
+
+def test_a_contrast_fill_needs_a_series_not_a_band_of_noise():
+    rng = np.random.default_rng(4)
+    rumble = signals.coloured_noise("rumble", 1.0, rng, band_hz=(50.0, 90.0))
+    assert _comb_fill(rumble, 70.0, 4.0) == 0.0  # one tooth holds the band: fewer than SERIES_PARTIALS
+    assert _comb_fill(rumble, 70.0, None) == 1.0  # the level fill counts it as a series of one
