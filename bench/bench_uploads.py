@@ -196,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         merged.update(results)
         results = merged
         notes = list({**dict(previous["notes"]), **dict(notes)}.items())
-        updates = [*previous.get("updates", []), {**run, "what": ", ".join(m.name for m in found)}]
+        # a re-run of the same rows supersedes the earlier one: only the latest is described
+        what = ", ".join(m.name for m in found)
+        updates = [*(u for u in previous.get("updates", []) if u["what"] != what), {**run, "what": what}]
         run = previous["run"]
     if saved_path is not None:
         saved_path.parent.mkdir(parents=True, exist_ok=True)

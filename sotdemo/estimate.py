@@ -53,7 +53,7 @@ from .model import HarmonicModel, load
 from .refine import refine_f0
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, frame_times
 from .voicing import (
-    CANDIDATE_RATIOS, CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, WarpedPower, below_range_share, best_comb, comb_amplitudes, comb_candidates,
+    CANDIDATE_RATIOS, CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, WarpedPower, below_range_share, best_comb, comb_amplitudes, comb_candidates, comb_scores, pick_comb,
     harmonicity, octave_confidence,
 )
 
@@ -422,11 +422,11 @@ def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.n
     warped = WarpedPower(power.audio, track, power.sample_rate, power.hop_length)
     rows = np.flatnonzero(unvoiced | partial)
     candidates = track[rows, None] * np.asarray(CANDIDATE_RATIOS)[None, :]
-    best, score = best_comb(warped, candidates, rows, lowest, _HIGHEST_PITCH_HZ, contrast=PERIODICITY_CONTRAST)
+    share, fill = comb_scores(warped, candidates, rows, lowest, _HIGHEST_PITCH_HZ, contrast=PERIODICITY_CONTRAST)
+    best, score = pick_comb(candidates, share, fill)
     better = unvoiced[rows] & (score >= min_harmonicity) & (score > comb[rows])
     if partial.any():
-        series, series_score = best_comb(warped, candidates, rows, lowest, _HIGHEST_PITCH_HZ, contrast=PERIODICITY_CONTRAST,
-                                         min_fill=PERIODICITY_SERIES_FILL)
+        series, series_score = pick_comb(candidates, share, fill, PERIODICITY_SERIES_FILL)
         ratio = f0[rows] / np.maximum(series, 1e-3)
         below = (np.rint(ratio) >= 2) & (np.abs(1200 * np.log2(ratio / np.maximum(np.rint(ratio), 1))) <= 50)
         move = partial[rows] & below & (series_score >= CLEAR_HARMONICITY) & (series_score >= comb[rows] + PERIODICITY_MARGIN)

@@ -34,7 +34,7 @@ __all__ = [
     "CANDIDATE_PEAKS", "CANDIDATE_RATIOS", "CLEAR_HARMONICITY", "CLEAR_MIN_CONFIDENCE", "COMB_PARTIALS", "COMB_TOP_HZ", "MIN_CONFIDENCE", "MIN_HARMONICITY",
     "MIN_LEVEL_DB",
     "MIN_FILL", "SERIES_PARTIALS", "OCTAVE_RELATIVES", "SUBHARMONIC_TIE", "TOOTH_BINS", "WINDOWS", "FramePower", "WarpedPower",
-    "below_range_share", "best_comb", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
+    "below_range_share", "best_comb", "comb_scores", "pick_comb", "comb_amplitudes", "comb_candidates", "harmonicity", "octave_confidence", "window_for",
 ]
 
 MIN_LEVEL_DB = -60.0  # frame RMS, dBFS: bench/voicing_calibration.py (harmonicity rejects noise; the gate keeps out near-silence)
@@ -318,12 +318,26 @@ def best_comb(audio: np.ndarray | FramePower, candidates_hz: np.ndarray, frames:
     (f0 `[rows]`, its harmonicity `[rows]`; 0 where no candidate is in range). `min_fill`: the
     series' share instead of `MIN_FILL`; `contrast`: teeth occupied by standing out of their gaps
     (`_comb_share`), not by their level against the strongest tooth."""
+    share, fill = comb_scores(audio, candidates_hz, frames, lowest_hz, highest_hz, sample_rate, hop_length, contrast)
+    return pick_comb(candidates_hz, share, fill, min_fill)
+
+
+def comb_scores(audio: np.ndarray | FramePower, candidates_hz: np.ndarray, frames: np.ndarray, lowest_hz: float, highest_hz: float,
+                sample_rate: int = 16000, hop_length: int = 256, contrast: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Harmonicity and fill (`_comb_share`) of each candidate pitch `[rows, C]` (Hz) on frames
+    `frames` `[rows]`, each `[rows, C]`; candidates outside `lowest_hz`-`highest_hz` score 0 with fill 0."""
     power = audio if isinstance(audio, FramePower) else FramePower(audio, sample_rate, hop_length)
     candidates = np.asarray(candidates_hz, dtype=np.float64)
-    frames = np.asarray(frames)
     allowed = (candidates >= lowest_hz) & (candidates <= highest_hz)
-    share, fill = _comb_scores(power, np.where(allowed, candidates, np.nan), frames, contrast)
-    allowed &= fill >= min_fill
+    return _comb_scores(power, np.where(allowed, candidates, np.nan), np.asarray(frames), contrast)
+
+
+def pick_comb(candidates_hz: np.ndarray, share: np.ndarray, fill: np.ndarray, min_fill: float = MIN_FILL) -> tuple[np.ndarray, np.ndarray]:
+    """`best_comb`'s choice from `comb_scores`' harmonicity `share` and `fill` of the candidates
+    `[rows, C]`: among those with fill >= `min_fill`, the highest within `SUBHARMONIC_TIE` of the
+    best harmonicity: (f0 `[rows]`, its harmonicity `[rows]`; 0 where none qualifies)."""
+    candidates = np.asarray(candidates_hz, dtype=np.float64)
+    allowed = fill >= min_fill
     scores = np.where(allowed, share, -1.0)
     near = scores >= scores.max(axis=1, keepdims=True) - SUBHARMONIC_TIE
     pick = np.argmax(np.where(near & allowed, candidates, -np.inf), axis=1)
