@@ -356,9 +356,10 @@ def contour_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarr
 
 
 PERIODICITY_FRAME = 1024  # samples (64 ms at 16 kHz): YIN's frame in `periodicity_check_step`, short enough to follow a vibrato
-PERIODICITY_CONTRAST = 4.0  # a tooth stands out when its power per bin is 4x (6 dB) that of the gaps around it
-PERIODICITY_MARGIN = 0.1  # a voiced frame moves to a sub-harmonic whose comb beats its own by this much ...
-PERIODICITY_SERIES_FILL = 0.9  # ... and whose partials stand out on this share of the teeth between the first and the last
+# bench/periodicity_calibration.py (results/periodicity_calibration.md) chose these three:
+PERIODICITY_CONTRAST = 8.0  # a tooth stands out when its power per bin is 8x (9 dB) that of the gaps around it
+PERIODICITY_MARGIN = 0.0  # a voiced frame moves to a sub-harmonic whose comb beats its own by this much ...
+PERIODICITY_SERIES_FILL = 0.8  # ... and whose partials stand out on this share of the teeth between the first and the last
 PERIODICITY_CONSENSUS = 9  # frames (144 ms): the window in which YIN's answers are checked against each other
 
 
@@ -414,7 +415,7 @@ def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.n
     f0, comb, confidence = f0_hz.copy(), comb.copy(), confidence.copy()
     voiced = (comb >= CLEAR_HARMONICITY) | ((comb >= min_harmonicity) & (confidence >= min_confidence))
     unvoiced = loud & ~voiced
-    partial = loud & voiced & (comb < 1 - PERIODICITY_MARGIN)
+    partial = loud & voiced & (comb < 1.0 - PERIODICITY_MARGIN)
     if not (unvoiced | partial).any() or len(power.audio) < PERIODICITY_FRAME:
         return f0, amplitudes, comb, confidence
     lowest = float(model.config.encoder.pitch_bins_hz()[0])
