@@ -54,7 +54,7 @@ from .refine import refine_f0
 from .spectral import CQT_BINS_PER_OCTAVE, CQT_FMIN, HOP, SAMPLE_RATE, frame_times
 from .voicing import (
     CANDIDATE_RATIOS, CLEAR_HARMONICITY, CLEAR_MIN_CONFIDENCE, MIN_CONFIDENCE, MIN_HARMONICITY, MIN_LEVEL_DB, FramePower, WarpedPower, below_range_share, best_comb, comb_amplitudes, comb_candidates, comb_scores, pick_comb,
-    harmonicity, octave_confidence,
+    WINDOWS, harmonicity, octave_confidence,
 )
 
 __all__ = [
@@ -363,7 +363,7 @@ PERIODICITY_SERIES_FILL = 0.8  # ... and whose partials stand out on this share 
 PERIODICITY_CONSENSUS = 9  # frames (144 ms): the window in which YIN's answers are checked against each other
 
 
-def periodicity_track(power: FramePower, lowest_hz: float, loud: np.ndarray) -> np.ndarray:
+def periodicity_track(power: FramePower, lowest_hz: float, loud: np.ndarray | None = None) -> np.ndarray:
     """A pitch track `[frames]` (Hz) from the waveform's periodicity, robust to YIN's slips, for windows to warp along.
 
     YIN (de Cheveigné & Kawahara 2002; `librosa.yin`, `PERIODICITY_FRAME` samples, `lowest_hz` ..
@@ -371,8 +371,9 @@ def periodicity_track(power: FramePower, lowest_hz: float, loud: np.ndarray) -> 
     telephone band does not move it; its slips go up, to the period of a strong formant's partial.
     Its answers more than 250 cents above (or 100 below) the lower quartile of the
     `PERIODICITY_CONSENSUS` frames around are dropped and bridged in log f0, the track smoothed over
-    3 frames (48 ms, shorter than a vibrato's half cycle) and, on the `loud` frames, moved onto the
-    peaks of its partials (`refine.refine_f0`): a warp needs the track's relative motion to a few cents."""
+    3 frames (48 ms, shorter than a vibrato's half cycle) and, on the `loud` frames (`[frames]` bool;
+    None: none), moved onto the peaks of its partials (`refine.refine_f0`): a warp needs the track's
+    relative motion to a few cents."""
     from scipy.ndimage import percentile_filter, uniform_filter1d
 
     period = librosa.yin(power.audio, fmin=lowest_hz, fmax=_HIGHEST_PITCH_HZ, sr=power.sample_rate, frame_length=PERIODICITY_FRAME,
@@ -384,7 +385,7 @@ def periodicity_track(power: FramePower, lowest_hz: float, loud: np.ndarray) -> 
     if direct.any():
         log_f0 = np.interp(index, index[direct], log_f0[direct])
     track = np.exp2(uniform_filter1d(log_f0, 3, mode="nearest"))
-    rows = np.flatnonzero(loud)
+    rows = np.flatnonzero(loud) if loud is not None else np.zeros(0, dtype=int)
     if len(rows):
         track[rows] = refine_f0(power, track[rows], frames=rows)
     return track
@@ -415,11 +416,26 @@ def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.n
     f0, comb, confidence = f0_hz.copy(), comb.copy(), confidence.copy()
     voiced = (comb >= CLEAR_HARMONICITY) | ((comb >= min_harmonicity) & (confidence >= min_confidence))
     unvoiced = loud & ~voiced
-    partial = loud & voiced & (comb < 1.0 - PERIODICITY_MARGIN)
-    if not (unvoiced | partial).any() or len(power.audio) < PERIODICITY_FRAME:
+    if not loud.any() or len(power.audio) < PERIODICITY_FRAME:
         return f0, amplitudes, comb, confidence
     lowest = float(model.config.encoder.pitch_bins_hz()[0])
-    track = periodicity_track(power, lowest, loud)
+    track = periodicity_track(power, lowest)
+    # a voiced frame is examined where its f0 is a partial (2, 3, 4 ... times) of the period's pitch, or where the partials
+    # of f0/2 stand out of their gaps in the plain window (YIN too can take the second partial's period for the pitch's)
+    ratio = f0 / track
+    partial = loud & voiced & (comb < 1.0 - PERIODICITY_MARGIN)
+    multiple = (np.rint(ratio) >= 2) & (np.abs(1200 * np.log2(ratio / np.maximum(np.rint(ratio), 1))) <= 50)
+    rest = np.flatnonzero(partial & ~multiple)
+    if len(rest):
+        _, half_fill = comb_scores(power, f0[rest, None] / 2, rest, lowest, _HIGHEST_PITCH_HZ, contrast=PERIODICITY_CONTRAST)
+        multiple[rest] = half_fill[:, 0] >= PERIODICITY_SERIES_FILL
+    partial &= multiple
+    if not (unvoiced | partial).any():
+        return f0, amplitudes, comb, confidence
+    reach = WINDOWS[-1] // (2 * power.hop_length) + 1  # the frames a warped window around an examined one spans
+    near = np.convolve((unvoiced | partial).astype(float), np.ones(2 * reach + 1), mode="same") > 0
+    refined = np.flatnonzero(loud & near)
+    track[refined] = refine_f0(power, track[refined], frames=refined)
     warped = WarpedPower(power.audio, track, power.sample_rate, power.hop_length)
     rows = np.flatnonzero(unvoiced | partial)
     candidates = track[rows, None] * np.asarray(CANDIDATE_RATIOS)[None, :]
