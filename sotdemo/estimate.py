@@ -420,6 +420,7 @@ def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.n
         return f0, amplitudes, comb, confidence
     lowest = float(model.config.encoder.pitch_bins_hz()[0])
     track = periodicity_track(power, lowest)
+    track = np.pad(track[: len(f0)], (0, max(len(f0) - len(track), 0)), mode="edge")  # the encoder's frames: the CQT's count
     # a voiced frame is examined where its f0 is a partial (2, 3, 4 ... times) of the period's pitch, or where the partials
     # of f0/2 stand out of their gaps in the plain window (YIN too can take the second partial's period for the pitch's)
     ratio = f0 / track
@@ -433,7 +434,7 @@ def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.n
     if not (unvoiced | partial).any():
         return f0, amplitudes, comb, confidence
     reach = WINDOWS[-1] // (2 * power.hop_length) + 1  # the frames a warped window around an examined one spans
-    near = np.convolve((unvoiced | partial).astype(float), np.ones(2 * reach + 1), mode="same") > 0
+    near = np.convolve((unvoiced | partial).astype(float), np.ones(2 * reach + 1))[reach : reach + len(f0)] > 0
     refined = np.flatnonzero(loud & near)
     track[refined] = refine_f0(power, track[refined], frames=refined)
     warped = WarpedPower(power.audio, track, power.sample_rate, power.hop_length)

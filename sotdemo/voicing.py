@@ -39,7 +39,7 @@ __all__ = [
 
 MIN_LEVEL_DB = -60.0  # frame RMS, dBFS: bench/voicing_calibration.py (harmonicity rejects noise; the gate keeps out near-silence)
 MIN_HARMONICITY = 0.65  # bench/voicing_calibration.py
-MIN_CONFIDENCE = 0.2  # bench/voicing_calibration.py
+MIN_CONFIDENCE = 0.3  # bench/voicing_calibration.py
 CLEAR_HARMONICITY = 0.8  # voiced on harmonicity alone ... : bench/voicing_calibration.py
 CLEAR_MIN_CONFIDENCE = 0.02  # ... if the posterior gives the pitch at least this (a click fills the dense comb of a pitch far
 # below the note's at its start and end): bench/voicing_calibration.py
