@@ -236,3 +236,14 @@ def test_without_the_periodicity_check_the_second_partial_is_voiced(monkeypatch)
     monkeypatch.setattr(E, "periodicity_check_step", lambda power, posterior, f0_hz, amplitudes, comb, confidence, *rest:
                         (f0_hz.copy(), amplitudes, comb.copy(), confidence.copy()))
     assert _share_at(21, 1.0) >= 0.9
+
+
+@pytest.mark.parametrize("seconds", [0.07, 0.2, 0.5])
+def test_short_phone_voices_go_through_the_periodicity_check(seconds):
+    # shorter than the frames a warped window spans (17 each side): every array keeps the clip's frame count
+    phone, track = _noisy_phone_voice(0)
+    phone = phone[: int(seconds * 8000)]
+    result = estimate(phone, 8000, resynthesize=False)
+    n = 1 + int(seconds * SR) // 256
+    assert len(result.f0_hz) == len(result.voiced) == len(result.harmonicity) == n
+    assert np.all(np.isfinite(result.f0_hz))
