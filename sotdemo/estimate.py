@@ -283,7 +283,8 @@ def comb_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray,
     where `comb_check` finds a better one (`refine`: then moved onto its partials, `refine_f0`): returns f0 `[frames]`, amplitudes `[frames, K]` (read
     off the spectrum there), harmonicity and confidence `[frames]` (the posterior's mass around
     the new pitch and its octaves), the other frames unchanged. `warped`: the same frames warped
-    along the pitch track (`voicing.WarpedPower`): candidates and harmonicity take the better of the two."""
+    along the pitch track (`voicing.WarpedPower`): candidates and harmonicity take the better of the two.
+    Inputs are not modified."""
     f0, comb, confidence = f0_hz.copy(), comb.copy(), confidence.copy()
     replace = comb_check(power, posterior, f0, comb, np.flatnonzero(loud & (comb < min_harmonicity)), model, min_harmonicity, warped)
     if len(replace):
@@ -294,7 +295,7 @@ def comb_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray,
         score = harmonicity(power, stored, frames=rows)
         if warped is not None:
             score = np.maximum(score, harmonicity(warped, stored, frames=rows))
-        amplitudes = _take_pitch(rows, replace[:, 1], score, f0, amplitudes, comb, confidence, power, posterior, model)
+        amplitudes = _take_pitch(rows, replace[:, 1], score, f0, amplitudes.clone(), comb, confidence, power, posterior, model)
     return f0, amplitudes, comb, confidence
 
 

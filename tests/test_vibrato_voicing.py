@@ -247,3 +247,29 @@ def test_short_phone_voices_go_through_the_periodicity_check(seconds):
     n = 1 + int(seconds * SR) // 256
     assert len(result.f0_hz) == len(result.voiced) == len(result.harmonicity) == n
     assert np.all(np.isfinite(result.f0_hz))
+
+
+def test_the_checks_leave_their_inputs_alone(default_model):
+    import torch
+
+    from sotdemo.audio import prepare
+    from sotdemo.estimate import comb_check_step, contour_check_step, decode, infer, periodicity_check_step, preprocess
+    from sotdemo.voicing import FramePower, harmonicity
+
+    phone, _ = _noisy_phone_voice(21)
+    samples = preprocess(prepare(phone, 8000).audio, 8000)
+    posterior, amplitudes = infer(default_model, default_model.front_end(samples))
+    f0 = decode(posterior, default_model)[1].astype(np.float32)
+    f0[1::3] *= np.float32(1.5)  # every third frame off the comb: each check has frames to replace
+    power = FramePower(samples)
+    comb = harmonicity(power, f0)
+    confidence = np.full(len(f0), 0.5)
+    loud = np.ones(len(f0), dtype=bool)
+    for step in (comb_check_step, contour_check_step, periodicity_check_step):
+        given = (f0.copy(), amplitudes.clone(), comb.copy(), confidence.copy())
+        out = step(power, posterior, f0, amplitudes, comb, confidence, loud, default_model)
+        assert np.any(out[0] != f0), step.__name__  # it replaced something ...
+        np.testing.assert_array_equal(f0, given[0])
+        assert torch.equal(amplitudes, given[1])
+        np.testing.assert_array_equal(comb, given[2])
+        np.testing.assert_array_equal(confidence, given[3])
