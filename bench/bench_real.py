@@ -389,8 +389,7 @@ def _report(corpus: Corpus, results: dict[str, Frames], method_notes: list[str],
                   "training soft-argmax far less: [bench_real_decoding.md](bench_real_decoding.md)), reads f0 around it and then halves f0 "
                   "where the spectrum holds partials at odd multiples of f0/2 ([octave_check.md](octave_check.md)). What the default "
                   "model still gets wrong, read off the frames: the choir patch's 82.4 Hz note (detuned voices: 3 frames 53-55 cents "
-                  "flat, 5 an octave down; pYIN also fails there), 3 frames of the steel guitar's 82.4 Hz note an octave up, a nylon "
-                  "guitar frame; in the melodies, frames at note changes (the cello's line reading the octave below the previous "
+                  "flat, 5 an octave down; pYIN also fails there), a nylon guitar frame; in the melodies, frames at note changes (the cello's line reading the octave below the previous "
                   "note) and the decaying ends of two piano notes, where the posterior falls to the lowest bins at low confidence."]
         lines += _goals(results, default, threads, load)
 
