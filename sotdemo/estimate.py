@@ -392,6 +392,12 @@ def periodicity_track(power: FramePower, lowest_hz: float, loud: np.ndarray | No
     return track
 
 
+def _partial_number(ratio: np.ndarray, cents: float = 50.0) -> np.ndarray:
+    """The integer n that `ratio` `[frames]` is within `cents` of (f0 the n-th partial of a pitch), else 0."""
+    n = np.maximum(np.rint(ratio), 1)
+    return np.where(np.abs(1200 * np.log2(np.maximum(ratio, 1e-9) / n)) <= cents, n, 0).astype(int)
+
+
 def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor,
                            comb: np.ndarray, confidence: np.ndarray, loud: np.ndarray, model: HarmonicModel,
                            min_harmonicity: float = DEFAULT_MIN_HARMONICITY, refine: bool = False,
@@ -407,8 +413,9 @@ def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.n
     (`PERIODICITY_CONTRAST`) on at least `voicing.SERIES_PARTIALS` teeth (a band of noise fills one):
     - `loud` frames not voiced so far (`threshold`'s rule at `min_harmonicity`, `min_confidence`)
       take the best candidate whose comb reaches `min_harmonicity` and beats their own;
-    - voiced frames whose f0 is a partial (2, 3, 4 ... times, within 50 cents) of the best candidate
-      take it only where its comb reaches `voicing.CLEAR_HARMONICITY`, beats their own by
+    - voiced frames are examined where their f0 is a partial (2, 3, 4 ... times, within 50 cents) of
+      the track, or where the partials of f0/2 stand out in the plain window (YIN can take the second
+      partial's period too); one whose f0 is a partial of the best candidate takes it only where its comb reaches `voicing.CLEAR_HARMONICITY`, beats their own by
       `PERIODICITY_MARGIN`, and its partials stand out on `PERIODICITY_SERIES_FILL` of the teeth
       between the first and the last (the common sub-harmonic of two notes leaves some empty).
     `refine`: the new pitch moved onto its partials (`refine_f0`). Returns f0 `[frames]`, amplitudes
@@ -426,7 +433,7 @@ def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.n
     # of f0/2 stand out of their gaps in the plain window (YIN too can take the second partial's period for the pitch's)
     ratio = f0 / track
     partial = loud & voiced & (comb < 1.0 - PERIODICITY_MARGIN)
-    multiple = (np.rint(ratio) >= 2) & (np.abs(1200 * np.log2(ratio / np.maximum(np.rint(ratio), 1))) <= 50)
+    multiple = _partial_number(ratio) >= 2
     rest = np.flatnonzero(partial & ~multiple)
     if len(rest):
         _, half_fill = comb_scores(power, f0[rest, None] / 2, rest, lowest, _HIGHEST_PITCH_HZ, contrast=PERIODICITY_CONTRAST)
@@ -446,8 +453,7 @@ def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.n
     better = unvoiced[rows] & (score >= min_harmonicity) & (score > comb[rows])
     if partial.any():
         series, series_score = pick_comb(candidates, share, fill, PERIODICITY_SERIES_FILL)
-        ratio = f0[rows] / np.maximum(series, 1e-3)
-        below = (np.rint(ratio) >= 2) & (np.abs(1200 * np.log2(ratio / np.maximum(np.rint(ratio), 1))) <= 50)
+        below = _partial_number(f0[rows] / np.maximum(series, 1e-3)) >= 2
         move = partial[rows] & below & (series_score >= CLEAR_HARMONICITY) & (series_score >= comb[rows] + PERIODICITY_MARGIN)
         best, score = np.where(move, series, best), np.where(move, series_score, score)
         better |= move
