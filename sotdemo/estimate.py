@@ -364,17 +364,17 @@ PERIODICITY_SERIES_FILL = 0.8  # ... and whose partials stand out on this share 
 PERIODICITY_CONSENSUS = 9  # frames (144 ms): the window in which YIN's answers are checked against each other
 
 
-def periodicity_track(power: FramePower, lowest_hz: float, loud: np.ndarray | None = None) -> np.ndarray:
+def periodicity_track(power: FramePower, lowest_hz: float) -> np.ndarray:
     """A pitch track `[frames]` (Hz) from the waveform's periodicity, robust to YIN's slips, for windows to warp along.
 
     YIN (de Cheveigné & Kawahara 2002; `librosa.yin`, `PERIODICITY_FRAME` samples, `lowest_hz` ..
     `_HIGHEST_PITCH_HZ`) measures the period in the time domain, so a missing fundamental or a
     telephone band does not move it; its slips go up, to the period of a strong formant's partial.
     Its answers more than 250 cents above (or 100 below) the lower quartile of the
-    `PERIODICITY_CONSENSUS` frames around are dropped and bridged in log f0, the track smoothed over
-    3 frames (48 ms, shorter than a vibrato's half cycle) and, on the `loud` frames (`[frames]` bool;
-    None: none), moved onto the peaks of its partials (`refine.refine_f0`): a warp needs the track's
-    relative motion to a few cents."""
+    `PERIODICITY_CONSENSUS` frames around are dropped and bridged in log f0, and the track smoothed over
+    3 frames (48 ms, shorter than a vibrato's half cycle). A warp needs the track's relative motion to
+    a few cents: `periodicity_check_step` then moves it onto the peaks of its partials
+    (`refine.refine_f0`) where it warps windows."""
     from scipy.ndimage import percentile_filter, uniform_filter1d
 
     period = librosa.yin(power.audio, fmin=lowest_hz, fmax=_HIGHEST_PITCH_HZ, sr=power.sample_rate, frame_length=PERIODICITY_FRAME,
@@ -385,11 +385,7 @@ def periodicity_track(power: FramePower, lowest_hz: float, loud: np.ndarray | No
     index = np.arange(len(log_f0))
     if direct.any():
         log_f0 = np.interp(index, index[direct], log_f0[direct])
-    track = np.exp2(uniform_filter1d(log_f0, 3, mode="nearest"))
-    rows = np.flatnonzero(loud) if loud is not None else np.zeros(0, dtype=int)
-    if len(rows):
-        track[rows] = refine_f0(power, track[rows], frames=rows)
-    return track
+    return np.exp2(uniform_filter1d(log_f0, 3, mode="nearest"))
 
 
 def _partial_number(ratio: np.ndarray, cents: float = 50.0) -> np.ndarray:
@@ -401,7 +397,8 @@ def _partial_number(ratio: np.ndarray, cents: float = 50.0) -> np.ndarray:
 def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.ndarray, amplitudes: torch.Tensor,
                            comb: np.ndarray, confidence: np.ndarray, loud: np.ndarray, model: HarmonicModel,
                            min_harmonicity: float = DEFAULT_MIN_HARMONICITY, refine: bool = False,
-                           min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> tuple[np.ndarray, torch.Tensor, np.ndarray, np.ndarray]:
+                           min_confidence: float = DEFAULT_MIN_CONFIDENCE, clear_harmonicity: float = CLEAR_HARMONICITY,
+                           clear_min_confidence: float = CLEAR_MIN_CONFIDENCE) -> tuple[np.ndarray, torch.Tensor, np.ndarray, np.ndarray]:
     """The pitch the waveform's periodicity gives, where the encoder's fits the spectrum worse.
 
     On a low voice through a telephone (partials 4 and up, formants, a wide vibrato) the encoder
@@ -411,8 +408,8 @@ def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.n
     pitch and relatives (`voicing.CANDIDATE_RATIOS`) are the candidates (`voicing.best_comb`), a
     candidate's partials counted as a series only where they stand out of the gaps around them
     (`PERIODICITY_CONTRAST`) on at least `voicing.SERIES_PARTIALS` teeth (a band of noise fills one):
-    - `loud` frames not voiced so far (`threshold`'s rule at `min_harmonicity`, `min_confidence`)
-      take the best candidate whose comb reaches `min_harmonicity` and beats their own;
+    - `loud` frames not voiced so far (`threshold` at `min_harmonicity`, `min_confidence`,
+      `clear_harmonicity`, `clear_min_confidence`, the level gate aside) take the best candidate whose comb reaches `min_harmonicity` and beats their own;
     - voiced frames are examined where their f0 is a partial (2, 3, 4 ... times, within 50 cents) of
       the track, or where the partials of f0/2 stand out in the plain window (YIN can take the second
       partial's period too); one whose f0 is a partial of the best candidate takes it only where its comb reaches `voicing.CLEAR_HARMONICITY`, beats their own by
@@ -422,7 +419,8 @@ def periodicity_check_step(power: FramePower, posterior: np.ndarray, f0_hz: np.n
     `[frames, K]` (read off the spectrum where replaced), harmonicity and confidence `[frames]`
     (the posterior's mass around the new pitch and its octaves); inputs are not modified."""
     f0, comb, confidence = f0_hz.copy(), comb.copy(), confidence.copy()
-    voiced = (comb >= CLEAR_HARMONICITY) | ((comb >= min_harmonicity) & (confidence >= min_confidence))
+    voiced = threshold(np.zeros(len(comb)), confidence, comb, -np.inf, min_confidence, min_harmonicity, clear_harmonicity,
+                       clear_min_confidence)
     unvoiced = loud & ~voiced
     if not loud.any() or len(power.audio) < PERIODICITY_FRAME:
         return f0, amplitudes, comb, confidence
@@ -581,7 +579,8 @@ def _finish(model: HarmonicModel, name: str, clip: _Prepared, posterior: np.ndar
         f0_hz, amps_t, comb, confidence = comb_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model, min_harmonicity,
                                                           refine, warped)
         f0_hz, amps_t, comb, confidence = periodicity_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model,
-                                                                 min_harmonicity, refine, min_confidence)
+                                                                 min_harmonicity, refine, min_confidence, clear_harmonicity,
+                                                                 clear_min_confidence)
         f0_hz, amps_t, comb, confidence = contour_check_step(power, posterior, f0_hz, amps_t, comb, confidence, inner, model,
                                                              min_harmonicity, refine)
     f0_t = torch.from_numpy(f0_hz).float()
